@@ -1,0 +1,3 @@
+from chainbreaker.cli import main
+
+main()
