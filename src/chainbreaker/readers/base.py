@@ -49,7 +49,7 @@ class InputFile:
     def open(self) -> IO[bytes]:
         """Open the (decompressed) content for binary reading."""
         if self.compression == "gzip":
-            return gzip.open(self.path, "rb")
+            return gzip.open(self.path, "rb")  # type: ignore[return-value]
         if self.compression == "bz2":
             return bz2.open(self.path, "rb")
         if self.compression == "zip":
