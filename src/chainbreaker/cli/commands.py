@@ -3,4 +3,7 @@
 Add one line here per new command module.
 """
 
-from chainbreaker.cli import demo_cmd  # noqa: F401
+from chainbreaker.cli import (
+    demo_cmd,  # noqa: F401
+    frameworks_cmd,  # noqa: F401
+)

@@ -1,0 +1,67 @@
+"""Tactic names in every spelling seen in the wild, and ATT&CK tags of Sigma rules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cache
+
+from chainbreaker.errors import UnknownIdError
+from chainbreaker.frameworks._data import load_yaml, normalise, suggest
+from chainbreaker.frameworks.attack import TECHNIQUE_ID, Tactic, attack
+
+
+@cache
+def _tactic_keys() -> dict[str, str]:
+    keys: dict[str, str] = {}
+    for tac in attack().tactics:
+        keys[tac.short_name] = tac.short_name
+        keys[tac.id.lower()] = tac.short_name
+        keys[normalise(tac.name)] = tac.short_name
+    for alias, target in load_yaml("mapping.yaml")["tactic_aliases"].items():
+        keys[normalise(alias)] = target
+    return keys
+
+
+@cache
+def canonical_tactic(value: str) -> str | None:
+    """Any tactic spelling -> its ATT&CK short name (``"Defense Evasion"`` -> ``"stealth"``), else None.
+
+    Accepts short names, display names, TA ids and Sigma tags (``attack.defense_evasion``);
+    the pre-v19 name Defense Evasion is an alias of Stealth (same id, TA0005).
+    """
+    key = normalise(value)
+    if key.startswith("attack."):
+        key = key[len("attack.") :]
+    return _tactic_keys().get(key)
+
+
+def tactic(value: str) -> Tactic:
+    """Resolve a tactic spelling to its :class:`Tactic`, raising UnknownIdError with close matches."""
+    short = canonical_tactic(value)
+    found = attack().tactic(short) if short else None
+    if found is None:
+        raise UnknownIdError("ATT&CK tactic", value, suggest(normalise(value), _tactic_keys()))
+    return found
+
+
+def parse_attack_tags(tags: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Sigma tags -> (technique ids, tactic short names), order kept, duplicates dropped.
+
+    Only the ``attack.`` namespace counts; group (``attack.g0016``) and software (``attack.s0002``)
+    tags and other namespaces (``cve.``, ``detection.``) are ignored. Well-formed technique ids
+    are kept even when the shipped ATT&CK release does not know them (older rules).
+    """
+    techniques: dict[str, None] = {}
+    tactics: dict[str, None] = {}
+    for tag in tags:
+        namespace, _, name = tag.strip().partition(".")
+        if namespace.lower() != "attack" or not name:
+            continue
+        upper = name.upper()
+        if TECHNIQUE_ID.match(upper):
+            techniques[upper] = None
+        else:
+            short = canonical_tactic(name)  # also resolves TA ids (attack.ta0005)
+            if short is not None:
+                tactics[short] = None
+    return tuple(techniques), tuple(tactics)
