@@ -94,7 +94,7 @@ class ReadWarning:
         return {"file": self.file, "position": self.position, "reason": self.reason}
 
 
-@dataclass
+@dataclass(slots=True)
 class FileStats:
     file: str
     reader: str | None
@@ -137,6 +137,35 @@ class ReadReport:
 
     def count(self, file: str, records: int) -> None:
         self.file(file).records += records
+
+    def merge(self, other: ReadReport) -> None:
+        """Add another report's files, warnings and counts (a worker's report into the run's)."""
+        for name, stats in other.files.items():
+            mine = self.file(name, stats.reader)
+            mine.records += stats.records
+            mine.skipped += stats.skipped
+            mine.bytes += stats.bytes
+        room = max(self.max_warnings_kept - len(self.warnings), 0)
+        self.warnings.extend(other.warnings[:room])
+        self.skipped_reasons.update(other.skipped_reasons)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Totals, warnings and per-file counts, as the ``--format json`` outputs show them."""
+        return {
+            "records": self.records,
+            "skipped": self.skipped,
+            "warnings": [w.as_dict() for w in self.warnings],
+            "files": [
+                {
+                    "file": f.file,
+                    "reader": f.reader,
+                    "records": f.records,
+                    "skipped": f.skipped,
+                    "bytes": f.bytes,
+                }
+                for f in self.files.values()
+            ],
+        }
 
 
 class Reader(ABC):

@@ -1,10 +1,34 @@
-"""The reader registry: readers keyed by name, duplicates refused, tried in priority order."""
+"""The reader registry: readers keyed by name, duplicates refused, tried in priority order.
+
+Every module of the ``chainbreaker.readers`` package is imported on first use
+(:func:`load_readers`), so a new reader only needs its module and the ``@register`` decorator.
+"""
 
 from __future__ import annotations
+
+import importlib
+import pkgutil
 
 from chainbreaker.readers.base import InputFile, Reader
 
 _REGISTRY: dict[str, type[Reader]] = {}
+_LOADED = False
+
+#: Modules of the package that hold plumbing, not readers.
+_NOT_READERS = frozenset({"base", "registry", "discover", "stream"})
+
+
+def load_readers() -> None:
+    """Import every reader module of the package once (each registers its readers on import)."""
+    global _LOADED
+    if _LOADED:
+        return
+    _LOADED = True
+    import chainbreaker.readers as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        if module.name not in _NOT_READERS:
+            importlib.import_module(f"{package.__name__}.{module.name}")
 
 
 def register(cls: type[Reader]) -> type[Reader]:
@@ -17,6 +41,7 @@ def register(cls: type[Reader]) -> type[Reader]:
 
 def registered_readers() -> list[type[Reader]]:
     """Every registered reader, in the order they are tried (priority, then name)."""
+    load_readers()
     return sorted(_REGISTRY.values(), key=lambda r: (r.priority, r.name))
 
 

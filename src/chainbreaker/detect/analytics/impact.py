@@ -1,0 +1,182 @@
+"""Actions on objectives: recovery inhibition, mass file writes, log clearing, large outbound transfers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from chainbreaker.alerts import Level
+from chainbreaker.detect.analytics.base import Analytic, Params, param
+from chainbreaker.detect.analytics.common import SelectorAnalytic, empty_findings, evidence_aggs, is_private
+from chainbreaker.detect.analytics.host import (
+    PROCESS_COLUMNS,
+    PROCESS_SOURCES,
+    is_process_creation,
+    with_process_names,
+)
+from chainbreaker.detect.analytics.network import CONN_COLUMNS, CONN_SOURCES, connections
+from chainbreaker.detect.analytics.registry import register
+
+#: Commands that destroy backups or disable recovery before encryption.
+INHIBIT_RECOVERY = (
+    r"vssadmin(\.exe)?\W.*(delete\s+shadows|resize\s+shadowstorage)|shadowcopy\s+delete|win32_shadowcopy.*(delete|remove)"
+    r"|bcdedit(\.exe)?\W.*(recoveryenabled\s+(no|off)|bootstatuspolicy\s+ignoreallfailures)"
+    r"|wbadmin(\.exe)?\W.*delete\s+(catalog|systemstatebackup|backup)|diskshadow.*delete"
+)
+
+
+@register
+class InhibitRecovery(SelectorAnalytic):
+    id = "inhibit_recovery"
+    name = "Shadow copies deleted or recovery disabled"
+    phases = ("actions-on-objectives",)
+    techniques = ("T1490",)
+    tactics = ("impact",)
+    sources = PROCESS_SOURCES
+    columns = PROCESS_COLUMNS
+    level = Level.critical
+    group_by = ("host",)
+    description = (
+        "vssadmin/wmic/PowerShell deleting shadow copies, bcdedit disabling recovery, wbadmin deleting "
+        "backups (Sysmon 1 / 4688): ransomware preparing the ground."
+    )
+
+    def prepare(self, events: pl.DataFrame) -> pl.DataFrame:
+        return with_process_names(events.filter(is_process_creation()))
+
+    def selector(self) -> pl.Expr:
+        return pl.col("_cmd").str.contains(INHIBIT_RECOVERY)
+
+    def aggs(self) -> list[pl.Expr]:
+        return [pl.col("process_command_line").unique().head(5).alias("_cmds")]
+
+    def explain(self) -> pl.Expr:
+        return pl.format("{} recovery-inhibiting command(s) on {}: {}", pl.col("count"), pl.col("host"),
+                         pl.col("_cmds").list.join(" | "))  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class MassFileParams(Params):
+    window: str = param("5m", "time bucket (Polars duration)")
+    min_files: int = param(500, "files created/deleted by one process per bucket")
+    min_directories: int = param(10, "distinct directories touched")
+
+
+@register
+class MassFileChanges(SelectorAnalytic):
+    id = "mass_file_changes"
+    name = "Mass file creation or deletion by one process"
+    phases = ("actions-on-objectives",)
+    techniques = ("T1486", "T1485")
+    tactics = ("impact",)
+    sources = frozenset({"windows.sysmon"})
+    columns = ("event_code", "host", "user", "process_image", "TargetFilename")
+    level = Level.high
+    params_type = MassFileParams
+    group_by = ("host", "process_image")
+    description = (
+        "One process creating or deleting hundreds of files across many directories within minutes "
+        "(Sysmon 11/23/26): encryption or wiping."
+    )
+
+    def selector(self) -> pl.Expr:
+        return pl.col("event_code").is_in([11, 23, 26])
+
+    def aggs(self) -> list[pl.Expr]:
+        folder = pl.col("TargetFilename").str.replace(r"[\\/][^\\/]*$", "")
+        extension = pl.col("TargetFilename").str.extract(r"\.([^.\\/]{1,12})$", 1).str.to_lowercase()
+        return [folder.n_unique().alias("_dirs"), extension.drop_nulls().mode().first().alias("_ext")]
+
+    def having(self) -> pl.Expr:
+        assert isinstance(self.params, MassFileParams)
+        return (pl.col("count") >= self.params.min_files) & (pl.col("_dirs") >= self.params.min_directories)
+
+    def explain(self) -> pl.Expr:
+        return pl.format("{} wrote/deleted {} files in {} directories on {} (most common extension .{})",
+                         pl.col("process_image"), pl.col("count"), pl.col("_dirs"), pl.col("host"),
+                         pl.col("_ext").fill_null("?"))  # fmt: skip
+
+
+@register
+class LogCleared(SelectorAnalytic):
+    id = "log_cleared"
+    name = "Event log cleared"
+    phases = ("actions-on-objectives",)
+    techniques = ("T1070.001",)
+    tactics = ("stealth",)
+    sources = frozenset({"windows.security", "windows.system", "windows.sysmon"})
+    columns = PROCESS_COLUMNS
+    level = Level.high
+    group_by = ("host",)
+    description = "Security 1102, System 104, or wevtutil cl / Clear-EventLog in a process creation."
+
+    def prepare(self, events: pl.DataFrame) -> pl.DataFrame:
+        return with_process_names(events)
+
+    def selector(self) -> pl.Expr:
+        code = pl.col("event_code")
+        logged = ((pl.col("source") == "windows.security") & (code == 1102)) | (
+            (pl.col("source") == "windows.system") & (code == 104)
+        )
+        command = is_process_creation() & pl.col("_cmd").str.contains(
+            r"wevtutil(\.exe)?\W+(cl|clear-log)\b|clear-eventlog|remove-eventlog|\.clear\(\)"
+        )
+        return logged | command
+
+    def explain(self) -> pl.Expr:
+        return pl.format("{} log-clearing event(s) on {}", pl.col("count"), pl.col("host"))
+
+
+@dataclass(frozen=True, slots=True)
+class ExfilParams(Params):
+    min_bytes: int = param(100_000_000, "bytes sent from one internal host to one external destination")
+    min_ratio: float = param(10.0, "times the host's median outbound volume per external destination")
+    min_upload_share: float = param(0.8, "share of the pair's bytes that went out (upload-heavy)")
+
+
+@register
+class LargeOutbound(Analytic):
+    id = "large_outbound_transfer"
+    name = "Large outbound transfer against the host's baseline"
+    phases = ("actions-on-objectives",)
+    techniques = ("T1048", "T1041")
+    tactics = ("exfiltration",)
+    sources = CONN_SOURCES
+    columns = CONN_COLUMNS
+    level = Level.medium
+    params_type = ExfilParams
+    description = (
+        "An internal host sent far more to one external destination than it usually sends to one "
+        "destination (its median over all its external destinations), and the pair's traffic is "
+        "mostly upload (Zeek orig_bytes / Suricata bytes_toserver)."
+    )
+
+    def run(self, events: pl.DataFrame) -> pl.DataFrame:
+        p = self.params
+        assert isinstance(p, ExfilParams)
+        conns = connections(events).filter(is_private("src_ip") & ~is_private("dst_ip"))
+        if conns.is_empty():
+            return empty_findings()
+        pairs = conns.group_by("src_ip", "dst_ip").agg(
+            *evidence_aggs(),
+            pl.col("out_bytes").sum().alias("_out"),
+            pl.col("in_bytes").sum().alias("_in"),
+        )
+        pairs = pairs.with_columns(pl.col("_out").median().over("src_ip").alias("_baseline"))
+        found = pairs.filter(
+            (pl.col("_out") >= p.min_bytes)
+            & (pl.col("_out") >= p.min_ratio * pl.col("_baseline").clip(lower_bound=1))
+            & (pl.col("_out") / (pl.col("_out") + pl.col("_in")).clip(lower_bound=1) >= p.min_upload_share)
+        )
+        return found.with_columns(
+            pl.format(
+                "{} sent {} MB to {} ({}x its median of {} kB per external destination; {} kB received)",
+                pl.col("src_ip"),
+                (pl.col("_out") / 1e6).round(1),
+                pl.col("dst_ip"),
+                (pl.col("_out") / pl.col("_baseline").clip(lower_bound=1)).round(0),
+                (pl.col("_baseline") / 1e3).round(1),
+                (pl.col("_in") / 1e3).round(1),
+            ).alias("explanation")
+        ).sort("time")

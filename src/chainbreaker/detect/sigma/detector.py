@@ -1,0 +1,247 @@
+"""The Sigma detector: batches in, alerts out; correlation rules evaluated at the end of the stream.
+
+Two ways to run the rules. In a hunt, :meth:`SigmaDetector.worker_transform` gives the reader
+stream a transform that evaluates the rules inside the reader worker processes (both cores, while
+they parse): each worker tags its batches with a private column of compact matches (rule index and
+matched fields per event), and the main process only turns tagged rows into alerts. A batch that
+arrives untagged (tests, ``--profile-rules``, callers without the transform) is evaluated here,
+gathered into rounds of ``min_rows``. Both give the same alerts.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+import orjson
+import polars as pl
+from sigma.correlations import SigmaCorrelationRule
+
+from chainbreaker.alerts import Alert
+from chainbreaker.detect.base import Detector
+from chainbreaker.detect.sigma import ir
+from chainbreaker.detect.sigma.correlation import evaluate_correlations, rule_is_generated, suppressed_rules
+from chainbreaker.detect.sigma.engine import PARTITION_COLUMNS, Plan, RuleMatch, SigmaEngine, drop_absent
+from chainbreaker.detect.sigma.rules import CompiledRule
+from chainbreaker.events import EventRef, concat
+
+#: Batches are gathered up to this many rows before evaluation: the per-partition cost of the
+#: engine is paid per batch, so many small batches (one per small EVTX file) would waste it.
+MIN_EVALUATION_ROWS = 50_000
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ALERT_COLUMNS = ("timestamp", "host", "user", "src_ip", "dst_ip", "process_guid", "parent_process_guid")
+#: Private columns a worker adds to a batch it evaluated: per event, the rules it matched (index into
+#: the rule list, matched fields as JSON pairs), null for most events; and the batch's evaluations.
+HITS = "\x00sigma:hits"
+EVALUATIONS = "\x00sigma:evaluations"
+PRIVATE_COLUMNS = (HITS, EVALUATIONS)
+_ROW = "\x00sigma:row"
+_HIT_TYPE = pl.List(pl.Struct({"rule": pl.UInt32, "matched": pl.String}))
+Matched = tuple[tuple[str, str], ...]
+
+
+class SigmaDetector(Detector):
+    name = "sigma"
+    description = "Sigma rules (pySigma-parsed, compiled to Polars), plus Sigma correlation rules"
+
+    def __init__(
+        self,
+        rules: list[CompiledRule],
+        correlations: list[SigmaCorrelationRule] | None = None,
+        profile: bool = False,
+        min_rows: int = MIN_EVALUATION_ROWS,
+    ) -> None:
+        self.engine = SigmaEngine(rules, profile)
+        self.correlations = list(correlations or [])
+        self.suppressed = suppressed_rules(self.correlations)
+        self.referenced = {ref.reference for corr in self.correlations for ref in (corr.rules or [])} | set(
+            self.suppressed
+        )
+        self.min_rows = min_rows
+        self._pending: dict[int, tuple[Plan, list[pl.DataFrame]]] = {}  # by plan: narrow frames
+        self._pending_rows = 0
+        self._kept: dict[str, list[pl.DataFrame]] = {}
+        self.records = 0
+
+    def observe(self, batch: pl.DataFrame) -> list[Alert]:
+        """Split the batch by plan at once (narrow frames), evaluate once enough rows are waiting."""
+        self.records += batch.height
+        if HITS in batch.columns:
+            return self._tagged(batch)
+        for plan, frame in self.engine.split(batch):
+            self._pending.setdefault(id(plan), (plan, []))[1].append(frame)
+            self._pending_rows += frame.height
+        return self._flush() if self._pending_rows >= self.min_rows else []
+
+    def worker_transform(self) -> partial[pl.DataFrame] | None:
+        """A reader-stream transform evaluating these rules in the reader workers (None: evaluate here).
+
+        Per-rule timings (``profile``) are only measured in this process.
+        """
+        if self.engine.profile:
+            return None
+        return partial(tag_batch, WorkerRules(uuid.uuid4().hex, tuple(self.engine.rules)))
+
+    def _tagged(self, batch: pl.DataFrame) -> list[Alert]:
+        """Alerts (and correlation rows) of a batch a worker evaluated: see :func:`tag_batch`."""
+        if batch.height:
+            self.engine.evaluations += int(batch.get_column(EVALUATIONS)[0])
+        for source, channel, code in batch.select(PARTITION_COLUMNS).unique().iter_rows():
+            self.engine.plan((source, channel, None if code is None else int(code)))  # skipped_reasons
+        tagged = batch.with_row_index(_ROW).filter(pl.col(HITS).is_not_null())
+        if tagged.is_empty():
+            return []
+        columns = [c for c in _ALERT_COLUMNS if c in batch.columns]
+        rows = {r[_ROW]: r for r in tagged.select([_ROW, *columns, "event_ref"]).iter_rows(named=True)}
+        hits = tagged.select(_ROW, HITS).explode(HITS).unnest(HITS)
+        alerts: list[Alert] = []
+        kept: dict[str, list[int]] = {}
+        generated: dict[int, bool] = {}
+        for row_index, rule_index, matched in hits.iter_rows():
+            rule = self.engine.rules[rule_index]
+            for key in {rule.id, rule.name or rule.id} & self.referenced:
+                kept.setdefault(key, []).append(row_index)
+            emit = generated.get(rule_index)
+            if emit is None:
+                emit = generated[rule_index] = rule_is_generated(rule.id, rule.name, self.suppressed)
+            if emit:
+                pairs: Matched = tuple((f, v) for f, v in orjson.loads(matched))
+                alerts.append(_alert(rule, rows[row_index], pairs))
+        for key, indices in kept.items():
+            picked = batch.drop(PRIVATE_COLUMNS)[sorted(set(indices))]
+            self._kept.setdefault(key, []).append(drop_absent(picked))
+        return alerts
+
+    def finish(self) -> list[Alert]:
+        alerts = self._flush()
+        if self.correlations:
+            matches = {name: concat(frames) for name, frames in self._kept.items()}
+            alerts.extend(evaluate_correlations(self.correlations, matches))
+        return alerts
+
+    def skipped_reasons(self) -> list[str]:
+        """Rules that never ran because no event of their log source was read."""
+        seen = {rule.id for plan in self.engine.plans() for rule, _ in plan}
+        idle = [rule for rule in self.engine.rules if rule.id not in seen]
+        if not idle or not self.records:
+            return []
+        return [f"sigma: {len(idle)} of {len(self.engine.rules)} rules saw no events of their log source"]
+
+    def _flush(self) -> list[Alert]:
+        pending, self._pending, self._pending_rows = self._pending, {}, 0
+        alerts: list[Alert] = []
+        for plan, frames in pending.values():
+            frame = frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
+            frames.clear()
+            alerts.extend(self._alerts(self.engine.evaluate(plan, frame)))
+        return alerts
+
+    def _alerts(self, matches: Iterator[RuleMatch]) -> list[Alert]:
+        alerts: list[Alert] = []
+        for match in matches:
+            rule = match.rule
+            keys = {rule.id, rule.name or rule.id} & self.referenced
+            for key in keys:
+                self._kept.setdefault(key, []).append(match.rows)
+            if rule_is_generated(rule.id, rule.name, self.suppressed):
+                alerts.extend(alerts_for(match))
+        return alerts
+
+
+def alerts_for(match: RuleMatch) -> list[Alert]:
+    """One alert per matched event."""
+    rule, rows = match.rule, match.rows
+    cited = sorted(ir.positive_fields(match.condition) & set(rows.columns))
+    columns = [c for c in _ALERT_COLUMNS if c in rows.columns]
+    out: list[Alert] = []
+    for row in rows.select([*columns, "event_ref", *[c for c in cited if c not in columns]]).iter_rows(
+        named=True
+    ):
+        out.append(_alert(rule, row, _matched(row, cited)))
+    return out
+
+
+def _matched(row: dict[str, Any], cited: list[str]) -> Matched:
+    """The cited fields the event has, with their values as text: why it matched."""
+    return tuple((f, str(row[f])) for f in cited if row.get(f) is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerRules:
+    """What a reader worker needs to evaluate a rule set; ``token`` names its engine there."""
+
+    token: str
+    rules: tuple[CompiledRule, ...]
+
+
+#: Per worker process: the engine of each rule set (planning and compiled expressions are cached
+#: in it across batches) and each rule's index in the set.
+_WORKER_ENGINES: dict[str, tuple[SigmaEngine, dict[int, int]]] = {}
+
+
+def tag_batch(spec: WorkerRules, batch: pl.DataFrame) -> pl.DataFrame:
+    """The batch with the rules evaluated: the private columns :data:`HITS` and :data:`EVALUATIONS`.
+
+    Runs in a reader worker (a reader-stream ``transform``). Only the matches cross to the main
+    process, as compact (rule index, matched fields) pairs on the matched events; the main process
+    builds the alerts (:meth:`SigmaDetector.observe`).
+    """
+    cached = _WORKER_ENGINES.get(spec.token)
+    if cached is None:
+        engine = SigmaEngine(spec.rules)
+        cached = _WORKER_ENGINES[spec.token] = (engine, {id(r): i for i, r in enumerate(engine.rules)})
+    engine, index = cached
+    before = engine.evaluations
+    hits: list[list[dict[str, Any]] | None] = [None] * batch.height
+    for match in engine.matches(batch.with_row_index(_ROW)):
+        rows = match.rows
+        cited = sorted(ir.positive_fields(match.condition) & set(rows.columns))
+        rule = index[id(match.rule)]
+        for row in rows.select([_ROW, *cited]).iter_rows(named=True):
+            pairs = _matched(row, cited)
+            entry = {"rule": rule, "matched": orjson.dumps(pairs).decode()}
+            slot = hits[row[_ROW]]
+            if slot is None:
+                hits[row[_ROW]] = [entry]
+            else:
+                slot.append(entry)
+    return batch.with_columns(
+        pl.Series(HITS, hits, dtype=_HIT_TYPE),
+        pl.lit(engine.evaluations - before, dtype=pl.UInt32).alias(EVALUATIONS),
+    )
+
+
+def strip_private(batch: pl.DataFrame) -> pl.DataFrame:
+    """The batch without the Sigma workers' private columns (what other detectors see)."""
+    private = [c for c in PRIVATE_COLUMNS if c in batch.columns]
+    return batch.drop(private) if private else batch
+
+
+def _alert(rule: CompiledRule, row: dict[str, Any], matched: Matched) -> Alert:
+    ref = row.get("event_ref") or {}
+    time = row.get("timestamp") or EPOCH
+    return Alert(
+        rule_id=rule.id,
+        title=rule.title,
+        level=rule.level,
+        detector="sigma",
+        time=time if time.tzinfo else time.replace(tzinfo=UTC),
+        event_refs=(EventRef(ref.get("file") or "", int(ref.get("record") or 0)),),
+        techniques=rule.techniques,
+        tactics=rule.tactics,
+        killchain_phases=rule.killchain_phases,
+        ukc_phases=rule.ukc_phases,
+        status=rule.status,
+        host=row.get("host"),
+        user=row.get("user"),
+        src_ip=row.get("src_ip"),
+        dst_ip=row.get("dst_ip"),
+        process_guid=row.get("process_guid"),
+        parent_process_guid=row.get("parent_process_guid"),
+        matched=matched,
+        description=rule.description,
+    )

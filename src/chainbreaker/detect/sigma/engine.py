@@ -1,0 +1,312 @@
+"""Evaluate a compiled rule set over batches, vectorised (docs/SIGMA.md, "Evaluation").
+
+Split a batch once by ``(source, channel, event_code)``; give each key the rules whose log source
+targets it (planned once, cached) and group keys with equal plans; per group drop the columns
+that are entirely null, fold away string tests whose literals occur nowhere (:mod:`prefilter`),
+decide single string tests on distinct values, evaluate cheap anchors and whole conditions as
+Polars ``select``s of boolean columns, which Polars runs in parallel. Rows never pass through
+Python.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from chainbreaker.detect.sigma import ir
+from chainbreaker.detect.sigma.logsources import PartitionKey, Target
+from chainbreaker.detect.sigma.polars_backend import LOWER_PREFIX, PolarsBackend
+from chainbreaker.detect.sigma.prefilter import fold, presence, wanted_literals
+from chainbreaker.detect.sigma.rules import CompiledRule
+from chainbreaker.events import NORMALISED_SCHEMA
+
+PARTITION_COLUMNS = ["source", "channel", "event_code"]
+ROW_INDEX = "\x00row"
+
+#: The rules of a partition, each with its condition in the partition's field names.
+Plan = tuple[tuple[CompiledRule, ir.Node], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleMatch:
+    """The rows of one partition that one rule matched (absent columns dropped)."""
+
+    rule: CompiledRule
+    rows: pl.DataFrame
+    condition: ir.Node  # as evaluated: in the source's field names, folded for this batch
+
+
+def partition_rows(batch: pl.DataFrame) -> Iterator[tuple[PartitionKey, pl.Series]]:
+    """Row indices of each (source, channel, event_code) of the batch, in first-appearance order."""
+    if batch.height == 0:
+        return
+    keyed = batch.select(PARTITION_COLUMNS).with_row_index(ROW_INDEX)
+    groups = keyed.group_by(PARTITION_COLUMNS, maintain_order=True).agg(pl.col(ROW_INDEX))
+    for source, channel, code, rows in groups.iter_rows():
+        yield (source, channel, None if code is None else int(code)), pl.Series(ROW_INDEX, rows)
+
+
+def partitions(batch: pl.DataFrame) -> Iterator[tuple[PartitionKey, pl.DataFrame]]:
+    """The batch split by (source, channel, event_code), in first-appearance order."""
+    for key, rows in partition_rows(batch):
+        yield key, batch[rows]
+
+
+def keyword_text(frame: pl.DataFrame) -> pl.Expr:
+    """All original string fields of each event joined by a separator: what keyword rules search."""
+    columns = [c for c, t in frame.schema.items() if t == pl.String and c not in NORMALISED_SCHEMA]
+    if not columns:
+        return pl.lit(None, dtype=pl.String).alias(ir.KEYWORDS)
+    return pl.concat_str(columns, separator=ir.KEYWORD_SEPARATOR, ignore_nulls=True).alias(ir.KEYWORDS)
+
+
+def drop_absent(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame without original columns that are null in every row (a field this source lacks).
+
+    Event data names with spaces (Windows Defender's ``Threat Name``) are also renamed to the
+    space-less names Sigma rules use (``ThreatName``) when no such column exists.
+    """
+    counts = frame.null_count().row(0)
+    keep = [
+        c
+        for c, n in zip(frame.columns, counts, strict=True)
+        if n < frame.height or c in NORMALISED_SCHEMA  # alerts and correlations read these
+    ]
+    if len(keep) < frame.width:
+        frame = frame.select(keep)
+    spaced = {c: c.replace(" ", "") for c in keep if " " in c}
+    taken = Counter(spaced.values())
+    renames = {c: new for c, new in spaced.items() if new not in frame.columns and taken[new] == 1}
+    return frame.rename(renames) if renames else frame
+
+
+class SigmaEngine:
+    def __init__(self, rules: Sequence[CompiledRule], profile: bool = False) -> None:
+        self.rules = list(rules)
+        self.profile = profile
+        self._plans: dict[PartitionKey, Plan] = {}
+        self.seconds: dict[str, float] = {}  # per rule id, filled when profiling
+        self.evaluations = 0  # rule x partition-group pairs considered
+        self.evaluated = 0  # of which survived pruning and ran over rows
+        self._by_target: dict[Target, list[tuple[int, int]]] = {}
+        for i, rule in enumerate(self.rules):
+            for j, target in enumerate(rule.targets):
+                self._by_target.setdefault(target, []).append((i, j))
+        self._polars_plans: dict[int, Plan] = {}
+        self._by_signature: dict[tuple[tuple[int, int], ...], Plan] = {}
+        self._entries: dict[tuple[int, int], tuple[CompiledRule, ir.Node]] = {}
+        self._wanted: dict[tuple[int, tuple[str, ...]], dict[str, list[str]]] = {}
+        self._folded: dict[object, _Compiled] = {}
+        self._exprs: dict[tuple[ir.Node, tuple[object, ...]], tuple[pl.Expr, frozenset[str]]] = {}
+
+    def plan(self, key: PartitionKey) -> Plan:
+        """The rules (with the target's field names) that run on partitions with this key."""
+        plan = self._plans.get(key)
+        if plan is None:
+            first: dict[int, int] = {}  # rule index -> index of its first target matching the key
+            for target, users in self._by_target.items():
+                if target.matches(key):
+                    for i, j in users:
+                        first[i] = min(j, first.get(i, j))
+            signature = tuple(sorted(first.items()))  # (rule, target) indices: the plan's identity
+            plan = self._by_signature.get(signature)
+            if plan is None:
+                plan = self._by_signature[signature] = tuple(self._entry(i, j) for i, j in signature)
+            self._plans[key] = plan
+        return plan
+
+    def plans(self) -> list[Plan]:
+        """The distinct plans of every partition key seen so far."""
+        return list(self._by_signature.values())
+
+    def _entry(self, rule_index: int, target_index: int) -> tuple[CompiledRule, ir.Node]:
+        """A rule with its condition in one target's field names (computed once per pair)."""
+        entry = self._entries.get((rule_index, target_index))
+        if entry is None:
+            rule = self.rules[rule_index]
+            node = rule.compiled_for(rule.targets[target_index])
+            entry = self._entries[(rule_index, target_index)] = (rule, node)
+        return entry
+
+    def matches(self, batch: pl.DataFrame) -> Iterator[RuleMatch]:
+        """Every (rule, matched rows) pair of the batch."""
+        for plan, frame in self.split(batch):
+            yield from self.evaluate(plan, frame)
+
+    def split(self, batch: pl.DataFrame) -> Iterator[tuple[Plan, pl.DataFrame]]:
+        """The batch's rows grouped by plan, each group without the columns it lacks.
+
+        Partitions with the same plan (all Security events but 4688 run the same
+        ``service: security`` rules) form one group. Groups are narrow (a Sysmon process
+        creation has ~25 fields, the batch may have hundreds), so callers may gather groups of
+        several batches before evaluating them together.
+        """
+        groups: dict[int, tuple[Plan, list[pl.Series]]] = {}
+        for key, rows in partition_rows(batch):
+            plan = self.plan(key)
+            if plan:
+                groups.setdefault(id(plan), (plan, []))[1].append(rows)
+        for plan, parts in groups.values():
+            rows = parts[0] if len(parts) == 1 else pl.concat(parts).sort()
+            yield plan, drop_absent(batch[rows])
+
+    def evaluate(self, plan: Plan, frame: pl.DataFrame) -> Iterator[RuleMatch]:
+        """The matches of a plan's rules over a frame of its events (from :meth:`split`)."""
+        polars_plan = self._polars_plans.get(id(plan))
+        if polars_plan is None:  # keyword string searches read one joined text column here
+            polars_plan = tuple((rule, ir.keywords_as_field(node)) for rule, node in plan)
+            self._polars_plans[id(plan)] = polars_plan
+        searched = frame
+        if any(_searches_keywords(node) for _, node in polars_plan):
+            searched = frame.with_columns(keyword_text(frame))
+        yield from self._evaluate(searched, frame, polars_plan)
+
+    def _compiled(self, frame: pl.DataFrame, plan: Plan) -> _Compiled:
+        """The plan folded for this frame and turned into Polars expressions (cached across batches)."""
+        nodes = [node for _, node in plan]
+        columns = tuple(frame.columns)
+        wanted_key = (id(plan), columns)
+        wanted = self._wanted.get(wanted_key)
+        if wanted is None:
+            wanted = self._wanted[wanted_key] = wanted_literals(set(columns), nodes)
+        present = presence(frame, wanted)
+        key = (id(plan), columns, tuple(sorted(present.items())))
+        cached = self._folded.get(key)
+        if cached is not None:
+            return cached
+        folded = fold(nodes, set(columns), present)
+        live = [(rule, node) for (rule, _), node in zip(plan, folded, strict=True) if node != ir.FALSE]
+        backend = PolarsBackend(frame)
+        schema = tuple(frame.schema.items())
+        exprs = [self._expr(backend, node, schema).alias(str(i)) for i, (_, node) in enumerate(live)]
+        anchors = [ir.anchor(node) for _, node in live]
+        first = [
+            e if a is None else self._expr(backend, a, schema).alias(str(i))
+            for i, (e, a) in enumerate(zip(exprs, anchors, strict=True))
+        ]
+        by_value: dict[str, list[int]] = {}  # column -> rules whose first test is one string test of it
+        for i, (a, (_, node)) in enumerate(zip(anchors, live, strict=True)):
+            test = node if a is None else a
+            if isinstance(test, ir.StrMatch) and test.field not in (None, ir.KEYWORDS):
+                by_value.setdefault(test.field, []).append(i)
+        compiled = _Compiled(
+            live, exprs, [a is not None for a in anchors], first, backend.lowered_exprs(), by_value
+        )
+        if not backend.data_dependent:  # CIDR / Python-regex leaves embed this frame's values
+            if len(self._folded) > 512:
+                self._folded.clear()
+            self._folded[key] = compiled
+        return compiled
+
+    def _expr(self, backend: PolarsBackend, node: ir.Node, schema: tuple[object, ...]) -> pl.Expr:
+        """``backend.expr(node)``, reused across batches whose frames have the same schema.
+
+        The plan-level cache of :meth:`_compiled` misses whenever another set of literals is
+        present; a single rule's folded condition recurs far more often. Expressions that embed
+        the frame's values (CIDR, Python regex) are never reused.
+        """
+        key = (node, schema)
+        cached = self._exprs.get(key)
+        if cached is not None:
+            backend.lowered |= cached[1]
+            return cached[0]
+        saved, dependent = backend.lowered, backend.data_dependent
+        backend.lowered, backend.data_dependent = set(), False
+        expr = backend.expr(node)
+        lowered, own_dependent = backend.lowered, backend.data_dependent
+        backend.lowered, backend.data_dependent = saved | lowered, dependent or own_dependent
+        if not own_dependent:
+            if len(self._exprs) > 50_000:
+                self._exprs.clear()
+            self._exprs[key] = (expr, frozenset(lowered))
+        return expr
+
+    def _evaluate(self, frame: pl.DataFrame, output: pl.DataFrame, plan: Plan) -> Iterator[RuleMatch]:
+        """Evaluate over ``frame`` (``output`` plus derived columns); matched rows come from ``output``."""
+        self.evaluations += len(plan)
+        compiled = self._compiled(frame, plan)
+        if not compiled.live:
+            return
+        self.evaluated += len(compiled.live)
+        prepared = frame.with_columns(compiled.lowered)
+        first = _decide_on_distinct_values(prepared, compiled)
+        if self.profile:
+            columns = []
+            for (rule, _), expr in zip(compiled.live, first, strict=True):
+                start = time.perf_counter()
+                columns.append(prepared.select(expr).to_series())
+                self.seconds[rule.id] = self.seconds.get(rule.id, 0.0) + time.perf_counter() - start
+            masks = pl.DataFrame(columns)
+        else:
+            masks = prepared.select(first)
+        counts = masks.sum().row(0)
+        hits = [i for i, count in enumerate(counts) if count]
+        narrowed = [i for i in hits if compiled.anchored[i]]
+        if narrowed:  # anchors only narrowed the rows: decide those rules on the rows they kept
+            start = time.perf_counter()
+            kept = masks.select(pl.any_horizontal(str(i) for i in narrowed)).to_series()
+            candidates = output.filter(kept)
+            decided = prepared.filter(kept).select([compiled.exprs[i] for i in narrowed])
+            if self.profile:
+                share = (time.perf_counter() - start) / len(narrowed)
+                for i in narrowed:
+                    rule_id = compiled.live[i][0].id
+                    self.seconds[rule_id] = self.seconds.get(rule_id, 0.0) + share
+        for i in hits:
+            rule, node = compiled.live[i]
+            if compiled.anchored[i]:
+                mask = decided.get_column(str(i))
+                if not mask.any():
+                    continue
+                rows = candidates.filter(mask)
+            else:
+                rows = output.filter(masks.get_column(str(i)))
+            yield RuleMatch(rule, rows, node)
+
+
+def _decide_on_distinct_values(prepared: pl.DataFrame, compiled: _Compiled) -> list[pl.Expr]:
+    """The first-pass expressions, with single string tests decided on the column's distinct values.
+
+    A rule (or its anchor) that is one string test of one column is evaluated over the column's
+    distinct values (usually far fewer than rows: image paths, event ids); the rows then need only
+    a hash lookup of the values that matched, and a test no distinct value passes costs nothing.
+    """
+    first = list(compiled.first)
+    for column, indices in compiled.by_value.items():
+        lowered = LOWER_PREFIX + column
+        wanted = [column, lowered] if lowered in prepared.columns else [column]
+        distinct = prepared.select(wanted).unique(subset=[column]).drop_nulls(column)
+        decided = distinct.select([compiled.first[i] for i in indices])
+        for i in indices:
+            hits = distinct.get_column(column).filter(decided.get_column(str(i)))
+            if hits.is_empty():
+                first[i] = pl.lit(False).alias(str(i))
+            else:
+                first[i] = pl.col(column).is_in(hits.implode()).fill_null(False).alias(str(i))
+    return first
+
+
+def _searches_keywords(node: ir.Node) -> bool:
+    return any(getattr(leaf, "field", None) == ir.KEYWORDS for leaf in ir.leaves(node))
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    live: list[tuple[CompiledRule, ir.Node]]
+    exprs: list[pl.Expr]  # each rule's whole condition
+    anchored: list[bool]  # whether ``first`` holds a cheaper necessary condition instead
+    first: list[pl.Expr]  # evaluated over every row: the anchor, or the whole condition
+    lowered: list[pl.Expr]
+    by_value: dict[str, list[int]]  # column -> rules whose ``first`` is one string test of it
+
+
+def match_frame(rules: Sequence[CompiledRule], frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Rule id -> the rows of ``frame`` (a conformed batch) it matched; rules matching nothing omitted."""
+    out: dict[str, list[pl.DataFrame]] = {}
+    for match in SigmaEngine(rules).matches(frame):
+        out.setdefault(match.rule.id, []).append(match.rows)
+    return {rid: pl.concat(parts, how="diagonal_relaxed") for rid, parts in out.items()}

@@ -1,0 +1,130 @@
+"""Work shared between rules: one Aho-Corasick pass per column decides which literals occur at all.
+
+Most rules match nothing in most partitions. Before building any per-rule expression, we collect
+every literal the partition's rules look for in each column (the value of exact / prefix / suffix
+/ substring matches, the longest literal run of a wildcard pattern) and find, in a single
+Aho-Corasick pass over the column's distinct lower-cased values, which of them occur.
+A string leaf none of whose literals occur is false for every row, so it folds to a constant;
+constants propagate through ``and`` / ``or`` / ``not`` (:func:`ir.simplify`), and a rule that folds
+to false is never evaluated. This is exact: a literal that occurs nowhere in a column cannot be
+matched by any row of it, whatever the case-sensitivity or match kind.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, defaultdict
+from dataclasses import replace
+from typing import Any
+
+import ahocorasick
+import polars as pl
+
+from chainbreaker.detect.sigma import ir
+
+
+def key_literal(leaf: ir.StrMatch, value: str) -> str | None:
+    """The lower-cased literal that must occur for ``value`` to match, or None if none is required."""
+    if leaf.kind == "glob":
+        runs = ir.glob_literals(value)
+        value = max(runs, key=len) if runs else ""
+    return value.lower() or None
+
+
+#: Automata by literal list, most recently used last. Built once per rule set and column, not per
+#: batch: building one for thousands of literals costs milliseconds, more than searching a batch's
+#: distinct values with it (Polars' ``str.extract_many`` builds its automaton on every call).
+_AUTOMATA: OrderedDict[tuple[str, ...], Any] = OrderedDict()
+_MAX_AUTOMATA = 256
+_SEPARATOR = "\x00"
+
+
+def automaton(literals: tuple[str, ...]) -> Any:
+    """The pyahocorasick automaton of ``literals`` (each literal is its own value), cached."""
+    found = _AUTOMATA.get(literals)
+    if found is None:
+        found = ahocorasick.Automaton()
+        for literal in literals:
+            found.add_word(literal, literal)
+        found.make_automaton()
+        _AUTOMATA[literals] = found
+        if len(_AUTOMATA) > _MAX_AUTOMATA:
+            _AUTOMATA.popitem(last=False)
+    else:
+        _AUTOMATA.move_to_end(literals)
+    return found
+
+
+def present_literals(column: pl.Series, literals: list[str]) -> set[str]:
+    """Which of ``literals`` occur (case-insensitively) in some value of the column."""
+    return search(column.drop_nulls().unique().str.to_lowercase().to_list(), tuple(literals))
+
+
+def search(values: list[str], literals: tuple[str, ...]) -> set[str]:
+    """Which of ``literals`` occur in some of ``values`` (as given: lower-case both first)."""
+    if not values or not literals:
+        return set()
+    # One search over all values joined by a character no literal has (else one search per value).
+    joinable = not any(_SEPARATOR in lit for lit in literals)
+    texts = [_SEPARATOR.join(values)] if joinable else values
+    found: set[str] = set()
+    for text in texts:
+        for _, literal in automaton(literals).iter(text):  # every occurrence, overlapping too
+            found.add(literal)
+        if len(found) == len(literals):
+            break
+    return found
+
+
+def wanted_literals(columns: set[str], nodes: list[ir.Node]) -> dict[str, list[str]]:
+    """Per column, the sorted literals whose presence decides the string leaves of ``nodes``."""
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for node in nodes:
+        for leaf in ir.leaves(node):
+            if isinstance(leaf, ir.StrMatch) and leaf.field in columns:
+                for value in leaf.values:
+                    literal = key_literal(leaf, value)
+                    if literal:
+                        wanted[leaf.field].add(literal)
+    return {c: sorted(lits) for c, lits in wanted.items()}
+
+
+def presence(frame: pl.DataFrame, wanted: dict[str, list[str]]) -> dict[str, frozenset[str]]:
+    """Which wanted literals occur in each column of the frame (one Aho-Corasick pass per column)."""
+    if not wanted:
+        return {}
+    columns = list(wanted)  # every column's distinct lower-cased values in one Polars call
+    distinct = frame.select(pl.col(c).drop_nulls().unique().str.to_lowercase().implode() for c in columns)
+    values = distinct.row(0)
+    return {c: frozenset(search(v, tuple(wanted[c]))) for c, v in zip(columns, values, strict=True)}
+
+
+def fold(nodes: list[ir.Node], columns: set[str], present: dict[str, frozenset[str]]) -> list[ir.Node]:
+    """Each node with leaves that cannot match (absent column, absent literals) folded to constants."""
+
+    def decide(leaf: ir.Leaf) -> ir.Node | None:
+        name = leaf.field
+        if name is None:
+            return None  # keyword searches run over every string column
+        if name not in columns:
+            if isinstance(leaf, ir.IsNull):
+                return ir.TRUE
+            if isinstance(leaf, ir.Exists):
+                return ir.Const(not leaf.exists)
+            return ir.FALSE
+        if isinstance(leaf, ir.FieldRef) and leaf.other not in columns:
+            return ir.FALSE
+        if not isinstance(leaf, ir.StrMatch):
+            return None
+        found = present.get(name, frozenset())
+        keep = tuple(v for v in leaf.values if (k := key_literal(leaf, v)) is None or k in found)
+        if not keep:
+            return ir.FALSE
+        return replace(leaf, values=keep) if len(keep) != len(leaf.values) else None
+
+    return [ir.substitute(node, decide) for node in nodes]
+
+
+def prune(frame: pl.DataFrame, nodes: list[ir.Node]) -> list[ir.Node]:
+    """:func:`fold` with the literals present in ``frame``."""
+    columns = set(frame.columns)
+    return fold(nodes, columns, presence(frame, wanted_literals(columns, nodes)))

@@ -1,0 +1,161 @@
+"""The hunt: read -> detectors -> post-processing -> one result document (docs/OUTPUTS.md).
+
+``hunt`` streams conformed batches from :func:`chainbreaker.readers.read_paths` through every
+detector (Sigma first; callers add analytics, intel...), collects the alerts of ``observe`` and
+``finish``, runs post-processors (kill-chain correlation into incidents, later) and returns a
+:class:`HuntResult`; :func:`result_document` renders it as the versioned JSON document.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from chainbreaker import __version__
+from chainbreaker.alerts import Alert
+from chainbreaker.detect.base import Detector
+from chainbreaker.detect.sigma.detector import MIN_EVALUATION_ROWS, SigmaDetector
+from chainbreaker.detect.sigma.loader import load_correlations, load_rules
+from chainbreaker.detect.sigma.rules import RuleSet
+from chainbreaker.detect.sigma.selection import Selection
+from chainbreaker.readers import ReadReport, read_paths
+
+#: Version of the result document; bump the major on incompatible changes (outputs/result.schema.json).
+SCHEMA_VERSION = "1.0"
+
+
+@dataclass
+class HuntOptions:
+    sigma: Sequence[Path] = ()  # rule files/folders; empty: the update cache plus the shipped rules
+    selection: Selection = field(default_factory=Selection)
+    profile_rules: bool = False
+    placeholders: Path | None = None
+    use_cache: bool = True
+    workers: int | None = None
+    evaluation_rows: int = MIN_EVALUATION_ROWS  # rows gathered per evaluation round: speed vs memory
+
+
+@dataclass
+class HuntResult:
+    alerts: list[Alert]
+    read: ReadReport
+    rules: RuleSet | None
+    rules_selected: int
+    duration_s: float
+    incidents: list[dict[str, Any]] = field(default_factory=list)
+    detectors: list[Detector] = field(default_factory=list)
+    rule_seconds: list[tuple[str, str, float]] = field(default_factory=list)  # id, title, seconds
+    evaluations: int = 0
+
+
+#: A post-processor sees the finished result (alerts) and may add to it (incidents...).
+PostProcessor = Callable[[HuntResult], None]
+
+
+def default_rule_paths() -> list[Path]:
+    """Rules a hunt uses without ``--sigma``: the ``rules update`` set (when present) + shipped rules."""
+    paths: list[Path] = []
+    try:
+        from chainbreaker.detect.sigma.update import default_rules_dir
+    except ImportError:  # rules update not installed in this build
+        default_rules_dir = None  # type: ignore[assignment]
+    if default_rules_dir is not None:
+        updated = default_rules_dir()
+        if updated is not None and Path(updated).exists():
+            paths.append(Path(updated))
+    shipped = Path(str(resources.files("chainbreaker").joinpath("rules")))
+    if shipped.is_dir():
+        paths.append(shipped)
+    return paths
+
+
+def sigma_detector(options: HuntOptions) -> tuple[SigmaDetector, RuleSet]:
+    """Load, compile (or take from cache) and select the Sigma rules of a hunt."""
+    ruleset = load_rules(options.sigma or default_rule_paths(), options.placeholders, options.use_cache)
+    rules = options.selection.apply(ruleset.rules)
+    correlations = load_correlations(ruleset.correlation_files)
+    detector = SigmaDetector(rules, correlations, options.profile_rules, options.evaluation_rows)
+    return detector, ruleset
+
+
+def run_detectors(batches: Iterable[pl.DataFrame], detectors: Sequence[Detector]) -> list[Alert]:
+    """Stream every batch through every detector, then finish them; alerts in time order."""
+    from chainbreaker.detect.sigma.detector import strip_private
+
+    alerts: list[Alert] = []
+    for batch in batches:
+        plain = strip_private(batch)  # Sigma matches the reader workers attached, for Sigma only
+        for detector in detectors:
+            alerts.extend(detector.observe(batch if isinstance(detector, SigmaDetector) else plain))
+    for detector in detectors:
+        alerts.extend(detector.finish())
+    alerts.sort(key=lambda a: (a.time, a.rule_id, a.id))
+    return alerts
+
+
+def hunt(
+    paths: Sequence[str | Path],
+    options: HuntOptions | None = None,
+    extra_detectors: Sequence[Detector] = (),
+    post: Sequence[PostProcessor] = (),
+) -> HuntResult:
+    options = options or HuntOptions()
+    start = time.perf_counter()
+    sigma, ruleset = sigma_detector(options)
+    detectors: list[Detector] = [sigma, *extra_detectors]
+    report = ReadReport()
+    # The Sigma rules run in the reader workers, next to the parsing (detector.worker_transform).
+    batches = read_paths(paths, report, workers=options.workers, transform=sigma.worker_transform())
+    alerts = run_detectors(batches, detectors)
+    result = HuntResult(
+        alerts=alerts,
+        read=report,
+        rules=ruleset,
+        rules_selected=len(sigma.engine.rules),
+        duration_s=0.0,
+        detectors=detectors,
+        evaluations=sigma.engine.evaluations,
+    )
+    if options.profile_rules:
+        titles = {r.id: r.title for r in sigma.engine.rules}
+        slowest = sorted(sigma.engine.seconds.items(), key=lambda kv: -kv[1])[:20]
+        result.rule_seconds = [(rid, titles.get(rid, ""), secs) for rid, secs in slowest]
+    for step in post:
+        step(result)
+    result.duration_s = time.perf_counter() - start
+    return result
+
+
+def result_document(result: HuntResult) -> dict[str, Any]:
+    """The run as one JSON-ready document (schema: outputs/result.schema.json, docs/OUTPUTS.md)."""
+    read = result.read
+    rules = result.rules
+    stats: dict[str, Any] = {
+        "records": read.records,
+        "skipped": read.skipped,
+        "warnings": len(read.warnings),
+        "files": len(read.files),
+        "rules_loaded": len(rules.rules) if rules else 0,
+        "rules_failed": len(rules.failed) if rules else 0,
+        "rules_unsupported": len(rules.unsupported) if rules else 0,
+        "rules_selected": result.rules_selected,
+        "rule_evaluations": result.evaluations,
+        "alerts": len(result.alerts),
+        "incidents": len(result.incidents),
+        "duration_s": round(result.duration_s, 3),
+    }
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generator": f"chainbreaker {__version__}",
+        "alerts": [a.as_dict() for a in result.alerts],
+        "incidents": result.incidents,
+        "stats": stats,
+        "warnings": [w.as_dict() for w in read.warnings],
+        "skipped_reasons": [r for d in result.detectors for r in d.skipped_reasons()],
+    }

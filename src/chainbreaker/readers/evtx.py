@@ -1,0 +1,187 @@
+"""Windows EVTX files, parsed by the ``evtx`` package (Rust) and flattened to Sigma field names.
+
+Damage never stops a file: the parser runs with ``skip_errors=True`` and every record or chunk it
+skips (reported as a Python ``RuntimeWarning``) becomes a counted :class:`ReadWarning`. A file cut
+short (fewer chunks than its header announces, or a partial last chunk) is detected from the file
+header and warned about, with the lost records estimated from the header's next record id.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import struct
+import warnings
+from collections.abc import Iterator
+from typing import IO, Any, ClassVar
+
+import orjson
+from evtx import PyEvtxParser
+
+from chainbreaker.readers.base import InputFile, ReadReport
+from chainbreaker.readers.registry import register
+from chainbreaker.readers.windows_fields import FILE, RECORD, Rows, WindowsReader, flatten_event
+
+MAGIC = b"ElfFile\x00"
+HEADER_SIZE = 4096
+CHUNK_SIZE = 65536
+
+_RANGE = re.compile(r"record IDs (\d+)\.\.(\d+)")
+_RECORD = re.compile(r"record number (\d+)")
+_CHUNK = re.compile(r"chunk number (\d+)")
+
+
+@register
+class EvtxReader(WindowsReader):
+    name = "evtx"
+    description = "Windows event log files (.evtx), via the evtx package; Sigma field names"
+    priority = 10
+
+    #: Rust worker threads per file; 0 lets the library decide. The process pool sets 1 per worker.
+    threads: ClassVar[int] = 0
+
+    @classmethod
+    def detect(cls, file: InputFile, head: bytes) -> bool:
+        return head.startswith(MAGIC)
+
+    def fill(self, file: InputFile, report: ReadReport, rows: Rows, batch_size: int) -> Iterator[None]:
+        name = file.name
+        try:
+            source, header = _source(file)
+            parser = PyEvtxParser(source, number_of_threads=self.threads, skip_errors=True)
+            records: Iterator[Any] = iter(parser.records_json())
+        except (OSError, RuntimeError, ValueError) as exc:
+            report.warn(name, None, f"unreadable EVTX: {exc}", skipped=0)
+            return
+        last_id = 0
+        done = False
+        while not done:
+            before = rows.rows
+            # Warnings are caught around the pulls only, never across a yield to the caller.
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    last_id, done = _fill(records, rows, batch_size, last_id, name)
+                except (RuntimeError, OSError, ValueError) as exc:
+                    report.warn(name, f"after record {last_id}", f"EVTX parse stopped: {exc}", skipped=0)
+                    done = True
+            for item in caught:
+                _warn_skipped(report, file, str(item.message))
+            report.count(name, rows.rows - before)
+            if rows.rows >= batch_size:
+                yield
+        _check_truncation(report, name, header, last_id)
+
+    def fetch(self, file: InputFile, record: int) -> dict[str, Any] | None:
+        source, _ = _source(file)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parser = PyEvtxParser(source, number_of_threads=self.threads, skip_errors=True)
+            item: Any
+            for item in parser.records_json():
+                event = orjson.loads(item["data"])
+                system = (event.get("Event") or {}).get("System") or {}
+                if system.get("EventRecordID", item["event_record_id"]) == record:
+                    return event
+        return None
+
+
+def _fill(records: Iterator[Any], rows: Rows, batch_size: int, last_id: int, name: str) -> tuple[int, bool]:
+    """Pull records into ``rows`` until it holds ``batch_size``; returns (last header record id, done)."""
+    loads = orjson.loads
+    add = rows.add
+    for item in records:
+        event = loads(item["data"]).get("Event") or {}
+        last_id = item["event_record_id"]
+        keys = [FILE, RECORD]
+        values: list[Any] = [name, (event.get("System") or {}).get("EventRecordID", last_id)]
+        flatten_event(event, keys, values)
+        add(keys, values)
+        if rows.rows >= batch_size:
+            return last_id, False
+    return last_id, True
+
+
+def _source(file: InputFile) -> tuple[str | IO[bytes], bytes]:
+    """What PyEvtxParser opens (a path, or the decompressed bytes of an archived file) and the header."""
+    if file.is_plain_file:
+        with open(file.path, "rb") as stream:
+            header = stream.read(HEADER_SIZE)
+        return str(file.path), header + _size_marker(file.path.stat().st_size)
+    with file.open() as stream:
+        data = stream.read()
+    return io.BytesIO(data), data[:HEADER_SIZE] + _size_marker(len(data))
+
+
+def _size_marker(size: int) -> bytes:
+    """The file size, appended after the header bytes so the truncation check needs one value."""
+    return struct.pack("<Q", size)
+
+
+def _header_fields(header: bytes) -> tuple[int, int, int] | None:
+    """(announced chunk count, next record id, file size) from a complete header, else None."""
+    if len(header) < HEADER_SIZE + 8:
+        return None
+    next_record = struct.unpack_from("<Q", header, 24)[0]
+    chunks = struct.unpack_from("<H", header, 42)[0]
+    size = struct.unpack_from("<Q", header, HEADER_SIZE)[0]
+    return chunks, next_record, size
+
+
+def _warn_skipped(report: ReadReport, file: InputFile, message: str) -> None:
+    """Turn one evtx skip warning into a counted ReadWarning (how many records it cost, where)."""
+    name = file.name
+    reason = message.removeprefix("Skipping EVTX data: ").removeprefix("RuntimeError: ")
+    found = _RANGE.search(message)
+    if found:
+        first, last = int(found.group(1)), int(found.group(2))
+        report.warn(name, f"records {first}..{last}", f"damaged chunk: {reason}", skipped=last - first + 1)
+        return
+    found = _RECORD.search(message)
+    if found:
+        report.warn(name, f"record {found.group(1)}", f"damaged record: {reason}")
+        return
+    found = _CHUNK.search(message)
+    if found:
+        ids = _chunk_ids(file, int(found.group(1)))
+        lost = ids[1] - ids[0] + 1 if ids else 0
+        where = f"chunk {found.group(1)}" + (
+            f" (records {ids[0]}..{ids[1]})" if ids else " (record count unknown)"
+        )
+        report.warn(name, where, f"damaged chunk: {reason}", skipped=lost)
+        return
+    report.warn(name, None, f"damaged data: {reason}", skipped=0)
+
+
+def _chunk_ids(file: InputFile, chunk: int) -> tuple[int, int] | None:
+    """First and last record ids a damaged chunk's header announces, when they look sane."""
+    offset = HEADER_SIZE + chunk * CHUNK_SIZE
+    try:
+        with file.open() as stream:
+            stream.seek(offset) if file.is_plain_file else stream.read(offset)
+            head = stream.read(40)
+    except OSError:
+        return None
+    if len(head) < 40:
+        return None
+    first, last = struct.unpack_from("<QQ", head, 24)
+    return (first, last) if 0 < first <= last < first + CHUNK_SIZE // 16 else None
+
+
+def _check_truncation(report: ReadReport, name: str, header: bytes, last_id: int) -> None:
+    """Warn when the file holds fewer chunks than announced or ends inside a chunk."""
+    fields = _header_fields(header)
+    if fields is None:
+        return
+    chunks, next_record, size = fields
+    present, partial = divmod(max(size - HEADER_SIZE, 0), CHUNK_SIZE)
+    if present >= chunks and not partial:
+        return
+    lost = max(next_record - 1 - last_id, 0) if last_id else 0
+    report.warn(
+        name,
+        f"byte {HEADER_SIZE + present * CHUNK_SIZE}",
+        f"truncated file: {present} of {chunks} chunks complete; about {lost} records after "
+        f"record {last_id} lost",
+        skipped=lost,
+    )

@@ -1,0 +1,385 @@
+"""The read pipeline: paths -> discovered inputs -> a reader each -> conformed batches, on all cores.
+
+The calling process only discovers the inputs (chainbreaker.readers.discover: a folder walk, zip
+directories, file sizes) and cuts the sorted list into tasks of similar size (:func:`plan`). Tasks
+go round-robin to ``workers`` processes (spawned, so Polars and the Rust parser start clean);
+each worker picks every input's reader by content and reads consecutive inputs of one Windows
+reader into shared batches, so a folder of small logs still fills whole batches. Each worker has
+its own bounded queue and the consumer takes tasks in order, so the output order is the same on
+every run and with any number of workers, and at most ``QUEUE_DEPTH`` batches per worker wait in
+memory. Batches travel as LZ4-compressed Arrow IPC; :func:`write_parquet_parts` lets each worker
+write its Parquet part files itself, so batches never cross processes.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing as mp
+import os
+import queue
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from chainbreaker.errors import ReaderError
+from chainbreaker.events import conform
+from chainbreaker.readers.base import DEFAULT_BATCH_SIZE, InputFile, Reader, ReadReport
+from chainbreaker.readers.discover import discover, input_from_name
+from chainbreaker.readers.registry import reader_for
+from chainbreaker.readers.windows_fields import WindowsReader
+
+DEFAULT_WORKERS = 2
+#: Task size bounds, in decoded input bytes (see :func:`plan`).
+MIN_GROUP_BYTES = 16 << 20
+MAX_GROUP_BYTES = 512 << 20
+TASKS = 8
+#: Batches (or part-file notices) a worker may have waiting for the consumer.
+QUEUE_DEPTH = 2
+NO_READER = "no reader recognises this file"
+
+#: Called as ``progress(done, total)`` in input bytes: once with done=0 after planning, then after
+#: each finished task.
+Progress = Callable[[int, int], None]
+
+#: A function applied to every batch inside the worker that read it (both cores, no transfer of the
+#: original batch): a module-level function (it is pickled by name), returning a frame or None.
+Transform = Callable[[pl.DataFrame], "pl.DataFrame | None"]
+
+
+@dataclass
+class Task:
+    """Inputs one worker reads in a row; ``bytes`` drives the progress bar."""
+
+    files: list[InputFile] = field(default_factory=list)
+    bytes: int = 0
+
+
+def plan(paths: Iterable[str | os.PathLike[str]], report: ReadReport) -> list[Task]:
+    """Discover inputs and cut them, in order, into tasks of similar decoded size (a big file alone).
+
+    The task size aims at ``TASKS`` tasks, so two workers stay busy to the end; it does not
+    depend on the number of workers, so the batches are the same whatever that number. It stays
+    within [MIN_GROUP_BYTES, MAX_GROUP_BYTES] so that a task still fills whole batches (EVTX files
+    are mostly empty chunk space; a small task means small frames and small part files).
+    """
+    sizes = _SizeCache()
+    found: list[tuple[InputFile, int, int]] = []
+    for file in discover(paths, report):
+        disk, decoded = sizes.size(file)
+        report.file(file.name).bytes += disk
+        found.append((file, disk, decoded))
+    total = sum(decoded for _, _, decoded in found)
+    group = min(max(total // TASKS, MIN_GROUP_BYTES), MAX_GROUP_BYTES)
+    tasks: list[Task] = []
+    current, weight = Task(), 0
+    for file, disk, decoded in found:
+        if current.files and weight + decoded > group:
+            tasks.append(current)
+            current, weight = Task(), 0
+        current.files.append(file)
+        current.bytes += disk
+        weight += decoded
+    if current.files:
+        tasks.append(current)
+    return tasks
+
+
+def total_bytes(tasks: list[Task]) -> int:
+    return sum(task.bytes for task in tasks)
+
+
+def run_task(task: Task, report: ReadReport, batch_size: int) -> Iterator[pl.DataFrame]:
+    """Read one task in this process: conformed, non-empty batches. Consecutive inputs of one
+    Windows reader share batches; an input no reader recognises is a warning."""
+    runs = groupby(_with_readers(task.files, report), key=_run_key)
+    for _, run in runs:
+        items = list(run)
+        reader = items[0][1]
+        if isinstance(reader, WindowsReader):  # normalise() already gives conformed frames
+            yield from reader.read_many([file for file, _ in items], report, batch_size)
+            continue
+        for file, each in items:
+            for batch in _read_one(each, file, report, batch_size):
+                if batch.height:
+                    yield conform(batch)
+
+
+def _with_readers(files: list[InputFile], report: ReadReport) -> Iterator[tuple[InputFile, Reader]]:
+    for file in files:
+        reader = reader_for(file)
+        if reader is None:
+            report.warn(file.name, None, NO_READER, skipped=0)
+        else:
+            yield file, reader
+
+
+def _run_key(item: tuple[InputFile, Reader]) -> object:
+    """Inputs of one Windows reader form a run; every other input is a run of its own."""
+    reader = item[1]
+    return type(reader) if isinstance(reader, WindowsReader) else item
+
+
+def _read_one(reader: Reader, file: InputFile, report: ReadReport, batch_size: int) -> Iterator[pl.DataFrame]:
+    report.file(file.name, reader.name)
+    try:
+        yield from reader.read(file, report, batch_size)
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as exc:
+        report.warn(file.name, None, f"read stopped: {exc}", skipped=0)
+
+
+def read_paths(
+    paths: Iterable[str | os.PathLike[str]],
+    report: ReadReport | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    transform: Transform | None = None,
+) -> Iterator[pl.DataFrame]:
+    """Conformed event batches from files, folders and archives, in a deterministic order.
+
+    ``report`` (pass your own to read it afterwards) receives per-file counts and every warning.
+    ``progress`` follows the input bytes (see :data:`Progress`). Batches hold at most
+    ``batch_size`` rows; Windows batches come as one frame per channel. With ``workers`` > 1 and
+    more than one task, worker processes are spawned: a script that calls this needs the usual
+    ``if __name__ == "__main__":`` guard. ``transform`` (see :data:`Transform`) runs on each batch
+    where it was read; its non-empty results are yielded instead of the batches.
+    """
+    report = report if report is not None else ReadReport()
+    tasks = plan(paths, report)
+    for kind, payload in _execute(tasks, report, batch_size, workers, progress, None, transform):
+        if kind == "batch":
+            yield payload
+
+
+def write_parquet_parts(
+    paths: Iterable[str | os.PathLike[str]],
+    out_dir: Path,
+    report: ReadReport | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> list[Path]:
+    """Read ``paths``, write one Parquet part file per batch into ``out_dir``; returns the parts in order."""
+    report = report if report is not None else ReadReport()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tasks = plan(paths, report)
+    parts: list[Path] = []
+    for kind, payload in _execute(tasks, report, batch_size, workers, progress, str(out_dir)):
+        if kind == "part":
+            parts.append(Path(payload))
+    return parts
+
+
+#: zstd level of the part files: level 1 makes files as small as the default level 3 on event
+#: batches (repetitive text) for less CPU time (docs/BENCHMARKS.md, "Ingest").
+PARQUET_ZSTD_LEVEL = 1
+
+
+def write_part(batch: pl.DataFrame, path: str) -> None:
+    """One Parquet part file (column statistics kept: they let scans skip row groups)."""
+    batch.write_parquet(path, compression="zstd", compression_level=PARQUET_ZSTD_LEVEL)
+
+
+def part_name(task: int, seq: int) -> str:
+    return f"part-{task:06d}-{seq:05d}.parquet"
+
+
+def scan_parquet_parts(folder: str | os.PathLike[str]) -> pl.LazyFrame:
+    """The events of an ingest output folder as one LazyFrame (part files in order; their different
+    original columns unified, missing ones null)."""
+    parts = sorted(Path(folder).glob("part-*.parquet"))
+    if not parts:
+        return conform(pl.DataFrame()).lazy()
+    return pl.concat([pl.scan_parquet(part) for part in parts], how="diagonal_relaxed")
+
+
+def _execute(
+    tasks: list[Task],
+    report: ReadReport,
+    batch_size: int,
+    workers: int | None,
+    progress: Progress | None,
+    out_dir: str | None,
+    transform: Transform | None = None,
+) -> Iterator[tuple[str, Any]]:
+    """Run tasks in order; yields ("batch", frame) or, with ``out_dir``, ("part", path)."""
+    workers = DEFAULT_WORKERS if workers is None else workers
+    if progress:
+        total, done = total_bytes(tasks), 0
+        progress(0, total)
+
+        def step(task: Task) -> None:
+            nonlocal done
+            done += task.bytes
+            progress(done, total)
+
+        finished: Callable[[Task], None] = step
+    else:
+        finished = lambda task: None  # noqa: E731
+    if workers <= 1 or len(tasks) <= 1:
+        for index, task in enumerate(tasks):
+            for seq, batch in enumerate(_transformed(run_task(task, report, batch_size), transform)):
+                if out_dir is None:
+                    yield "batch", batch
+                else:
+                    path = os.path.join(out_dir, part_name(index, seq))
+                    write_part(batch, path)
+                    yield "part", path
+            finished(task)
+        return
+    yield from _execute_pool(
+        tasks, report, batch_size, min(workers, len(tasks)), finished, out_dir, transform
+    )
+
+
+def _execute_pool(
+    tasks: list[Task],
+    report: ReadReport,
+    batch_size: int,
+    workers: int,
+    finished: Callable[[Task], None],
+    out_dir: str | None,
+    transform: Transform | None,
+) -> Iterator[tuple[str, Any]]:
+    context = mp.get_context("spawn")
+    queues = [context.Queue(maxsize=QUEUE_DEPTH) for _ in range(workers)]
+    processes = [
+        context.Process(
+            target=_worker,
+            args=(
+                w,
+                [(i, tasks[i]) for i in range(w, len(tasks), workers)],
+                queues[w],
+                batch_size,
+                out_dir,
+                transform,
+            ),
+            daemon=True,
+        )
+        for w in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    try:
+        for index, task in enumerate(tasks):
+            w = index % workers
+            while True:
+                kind, task_index, payload = _get(queues[w], processes[w])
+                if task_index != index:
+                    raise ReaderError(f"worker {w} sent task {task_index} while task {index} was expected")
+                if kind == "batch":
+                    yield "batch", pl.read_ipc(io.BytesIO(payload))
+                elif kind == "part":
+                    yield "part", payload
+                elif kind == "error":
+                    raise ReaderError(f"reader worker failed: {payload}")
+                else:  # "done"
+                    report.merge(payload)
+                    break
+            finished(task)
+        for process in processes:
+            process.join(timeout=10)
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+                process.join(timeout=5)
+        for q in queues:
+            q.close()
+
+
+def _get(q: Any, process: Any) -> tuple[str, int, Any]:
+    while True:
+        try:
+            return q.get(timeout=1.0)
+        except queue.Empty:
+            if not process.is_alive():
+                try:  # what it sent just before exiting may still be in the pipe
+                    return q.get(timeout=1.0)
+                except queue.Empty:
+                    raise ReaderError(f"reader worker exited with code {process.exitcode}") from None
+
+
+def _transformed(batches: Iterator[pl.DataFrame], transform: Transform | None) -> Iterator[pl.DataFrame]:
+    if transform is None:
+        yield from batches
+        return
+    for batch in batches:
+        result = transform(batch)
+        if result is not None and result.height:
+            yield result
+
+
+def _worker(
+    w: int,
+    tasks: list[tuple[int, Task]],
+    out: Any,
+    batch_size: int,
+    out_dir: str | None,
+    transform: Transform | None = None,
+) -> None:
+    """Worker process body: each task's batches (or part paths), then its ReadReport."""
+    from chainbreaker.readers.evtx import EvtxReader
+
+    EvtxReader.threads = 1  # one Rust thread per worker: the processes are the parallelism
+    for index, task in tasks:
+        report = ReadReport()
+        try:
+            for seq, batch in enumerate(_transformed(run_task(task, report, batch_size), transform)):
+                if out_dir is None:
+                    buffer = io.BytesIO()
+                    batch.write_ipc(buffer, compression="lz4")
+                    out.put(("batch", index, buffer.getvalue()))
+                else:
+                    path = os.path.join(out_dir, part_name(index, seq))
+                    write_part(batch, path)
+                    out.put(("part", index, path))
+        except Exception as exc:  # report any failure to the consumer instead of dying silently
+            out.put(("error", index, f"{type(exc).__name__}: {exc} (worker {w}, task {index})"))
+            return
+        out.put(("done", index, report))
+
+
+def fetch_record(event_ref_file: str, record: int) -> dict[str, Any] | None:
+    """The full original record behind an ``event_ref`` (for reports), or None when it is gone."""
+    try:
+        file = input_from_name(event_ref_file)
+    except OSError:
+        return None
+    reader = reader_for(file)
+    return reader.fetch(file, record) if reader else None
+
+
+class _SizeCache:
+    """Per input: bytes on disk (the progress bar) and the bytes to decode (the task size)."""
+
+    #: bzip2 keeps no uncompressed size; text logs compress about this much.
+    BZ2_RATIO = 5
+
+    def __init__(self) -> None:
+        self._zips: dict[Path, dict[str, tuple[int, int]]] = {}
+
+    def size(self, file: InputFile) -> tuple[int, int]:
+        try:
+            if file.compression == "zip":
+                members = self._zips.get(file.path)
+                if members is None:
+                    with zipfile.ZipFile(file.path) as archive:
+                        members = {i.filename: (i.compress_size, i.file_size) for i in archive.infolist()}
+                    self._zips[file.path] = members
+                return members.get(file.member or "", (0, 0))
+            disk = file.path.stat().st_size
+            if file.compression == "gzip":
+                with open(file.path, "rb") as stream:  # ISIZE: the size mod 2**32, in the last 4 bytes
+                    stream.seek(max(disk - 4, 0))
+                    return disk, max(int.from_bytes(stream.read(4), "little"), disk)
+            if file.compression == "bz2":
+                return disk, disk * self.BZ2_RATIO
+            return disk, disk
+        except (OSError, zipfile.BadZipFile):
+            return 0, 0

