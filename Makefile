@@ -30,7 +30,7 @@ unit: $(STAMP)
 test: lint types unit
 
 bench: $(STAMP)
-	$(BIN)/python bench/run_all.py
+	for script in bench/bench_*.py; do $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache

@@ -8,7 +8,11 @@ each size, and whether both engines raised the same alerts. Usage:
     .venv/bin/python bench/bench_spark.py [--events 1000000 3000000] [--master local[2]]
         [--rules windows/builtin/security windows/process_creation]   # SigmaHQ rules/ sub-folders
 
-    # the 10M point of docs/BENCHMARKS.md "Spark" (about 3 GB of temporary Parquet):
+    # Spark's code generation for the rule projections (off by default, see docs/SCALE.md):
+    .venv/bin/python bench/bench_spark.py --events 100000 --conf spark.sql.codegen.wholeStage=true \
+        spark.sql.codegen.factoryMode=FALLBACK
+
+    # the 10M point of docs/BENCHMARKS.md "Spark" (about 400 MB of temporary Parquet):
     .venv/bin/python bench/bench_spark.py --events 1000000 3000000 10000000 --driver-memory 6g
 
 Needs the shared corpora (``../shared/datasets``: evtx-attack-samples and sigma) and PySpark + Java.
@@ -94,6 +98,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, nargs="+", default=[1_000_000, 3_000_000])
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--driver-memory", default="3g")
+    parser.add_argument("--conf", nargs="*", default=[], help="extra Spark settings KEY=VALUE")
     parser.add_argument(
         "--rules", nargs="+", default=["windows/builtin/security", "windows/process_creation"]
     )
@@ -105,9 +110,11 @@ def main() -> None:
     rules_root = corpus("sigma") / "sigma" / "rules"
     rules = load_rules([rules_root / r for r in args.rules]).rules
     base = base_events(corpus("evtx-attack-samples"))
-    session = spark_session(args.master, {"spark.driver.memory": args.driver_memory})
+    conf = {"spark.driver.memory": args.driver_memory} | dict(kv.split("=", 1) for kv in args.conf)
+    session = spark_session(args.master, conf)
     session.sparkContext.setLogLevel("ERROR")
     print(f"rules: {len(rules)} ({', '.join(args.rules)}); base events: {base.height}; master: {args.master}")
+    print(f"spark settings: {conf}")
     print(f"{'events':>10} {'engine':>9} {'seconds':>9} {'s/M events':>11} {'alerts':>8}  steps")
     with tempfile.TemporaryDirectory(prefix="cb-bench-spark-") as tmp:
         for events in args.events:

@@ -2,14 +2,14 @@
 
 ``hunt`` streams conformed batches from :func:`chainbreaker.readers.read_paths` through every
 detector (Sigma first; callers add analytics, intel...), collects the alerts of ``observe`` and
-``finish``, runs post-processors (kill-chain correlation into incidents, later) and returns a
+``finish``, runs post-processors (correlation into incidents: correlate/hooks.py) and returns a
 :class:`HuntResult`; :func:`result_document` renders it as the versioned JSON document.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -38,6 +38,13 @@ class HuntOptions:
     placeholders: Path | None = None
     use_cache: bool = True
     workers: int | None = None
+    correlate: bool = True  # group alerts into incidents (chainbreaker.correlate)
+    analytics: bool = True  # behavioural analytics (chainbreaker.detect.analytics)
+    verdicts: bool = True  # Suricata alerts and Zeek notices as alerts (chainbreaker.detect.verdicts)
+    intel: Sequence[
+        Path
+    ] = ()  # indicator files: STIX 2.1, MISP JSON, CSV or text (chainbreaker.detect.intel)
+    config: Mapping[str, Any] | None = None  # [correlate] and [assets] settings (whole config or dict)
     evaluation_rows: int = MIN_EVALUATION_ROWS  # rows gathered per evaluation round: speed vs memory
 
 
@@ -84,6 +91,25 @@ def sigma_detector(options: HuntOptions) -> tuple[SigmaDetector, RuleSet]:
     return detector, ruleset
 
 
+def builtin_detectors(options: HuntOptions) -> list[Detector]:
+    """The detectors that run beside Sigma: analytics, sensor verdicts and indicator matching."""
+    detectors: list[Detector] = []
+    if options.analytics:
+        from chainbreaker.config import Config
+        from chainbreaker.detect.analytics import AnalyticsDetector, build_analytics
+
+        detectors.append(AnalyticsDetector(build_analytics(Config(dict(options.config or {})))))
+    if options.verdicts:
+        from chainbreaker.detect.verdicts import VerdictDetector
+
+        detectors.append(VerdictDetector())
+    if options.intel:
+        from chainbreaker.detect.intel import IntelDetector, load_indicators
+
+        detectors.append(IntelDetector(load_indicators(list(options.intel))))
+    return detectors
+
+
 def run_detectors(batches: Iterable[pl.DataFrame], detectors: Sequence[Detector]) -> list[Alert]:
     """Stream every batch through every detector, then finish them; alerts in time order."""
     from chainbreaker.detect.sigma.detector import strip_private
@@ -108,11 +134,22 @@ def hunt(
     options = options or HuntOptions()
     start = time.perf_counter()
     sigma, ruleset = sigma_detector(options)
-    detectors: list[Detector] = [sigma, *extra_detectors]
+    detectors: list[Detector] = [sigma, *builtin_detectors(options), *extra_detectors]
+    if options.correlate:  # learns address -> host from the batches, then groups the alerts
+        from chainbreaker.correlate.hooks import LinkLearner, correlation_step
+
+        learner = LinkLearner()
+        detectors.append(learner)
+        post = [*post, correlation_step(learner, options.config)]
     report = ReadReport()
-    # The Sigma rules run in the reader workers, next to the parsing (detector.worker_transform).
-    batches = read_paths(paths, report, workers=options.workers, transform=sigma.worker_transform())
+    # The Sigma rules run in the reader workers, next to the parsing (detector.worker_transform);
+    # with one worker they run here, on rounds of gathered batches (fewer, larger evaluations).
+    in_workers = options.workers is None or options.workers > 1
+    transform = sigma.worker_transform() if in_workers else None
+    batches = read_paths(paths, report, workers=options.workers, transform=transform)
     alerts = run_detectors(batches, detectors)
+    floor = options.selection.min_level  # --min-level applies to every detector's alerts, not only Sigma's
+    alerts = [a for a in alerts if a.level >= floor]
     result = HuntResult(
         alerts=alerts,
         read=report,

@@ -120,9 +120,3 @@ def test_explain_unknown_id_exits_2_with_suggestions(value, suggestion):
     assert result.stdout == ""
     assert "unknown" in result.stderr and f"'{value}'" in result.stderr
     assert f"did you mean {suggestion}" in result.stderr
-
-
-def test_demo_explains_a_sample_technique():
-    result = runner.invoke(app, ["demo"])
-    assert result.exit_code == 0
-    assert "T1566.001" in result.stdout and "Delivery" in result.stdout

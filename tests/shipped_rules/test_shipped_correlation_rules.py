@@ -83,6 +83,14 @@ def spray(users: int, sources: int) -> list[dict[str, Any]]:
     return rows
 
 
+def console_failures(users: int) -> list[dict[str, Any]]:
+    """Mistyped console passwords on many machines: 4625 from the loopback address, not a spray."""
+    return [
+        security(i * 30, 4625, TargetUserName=f"user{i}", IpAddress="127.0.0.1", LogonType="2")
+        for i in range(users)
+    ]
+
+
 def tickets(services: int, encryption: str) -> list[dict[str, Any]]:
     return [
         security(
@@ -146,7 +154,7 @@ def ssh_failures(ips: int) -> list[dict[str, Any]]:
 
 CASES: dict[str, tuple[Callable[[], list[dict[str, Any]]], Callable[[], list[dict[str, Any]]]]] = {
     "windows_brute_force_account": (lambda: failures(10), lambda: failures(10, step=40)),
-    "windows_password_spraying": (lambda: spray(10, 1), lambda: spray(10, 2)),
+    "windows_password_spraying": (lambda: spray(10, 1), lambda: spray(10, 2) + console_failures(12)),
     "windows_brute_force_then_logon": (
         lambda: (
             [*failures(10), security(400, 4624, TargetUserName="JDOE", IpAddress="10.0.0.66", LogonType="3")]

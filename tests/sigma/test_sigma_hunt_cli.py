@@ -39,6 +39,8 @@ def _hunt(samples: Path, rule_dirs: list[Path], *extra: str) -> dict:  # type: i
         *[a for d in rule_dirs for a in ("--sigma", str(d))],
         "--format",
         "json",
+        "--no-analytics",  # these tests are about the Sigma engine and its selection options
+        "--no-verdicts",
         *extra,
     ]
     result = runner.invoke(app, args)

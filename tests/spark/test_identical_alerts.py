@@ -53,7 +53,8 @@ def test_spark_alerts_equal_embedded_alerts_on_evtx_attack_samples(
 ) -> None:
     monkeypatch.setenv("CHAINBREAKER_CACHE_DIR", str(tmp_path))
     evtx, parquet = corpus
-    options = HuntOptions(sigma=rule_paths, workers=1)
+    # Sigma only on both sides: analytics and sensor verdicts are not distributed (docs/SCALE.md)
+    options = HuntOptions(sigma=rule_paths, workers=1, analytics=False, verdicts=False)
     embedded = hunt([evtx], options)
     distributed = spark_hunt([parquet], options)
     assert len(embedded.alerts) > 20  # the corpus does trigger these rules

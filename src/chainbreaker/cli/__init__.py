@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from rich.markup import escape
+
 from chainbreaker.cli.app import app
 from chainbreaker.cli.render import stderr
 from chainbreaker.errors import ChainbreakerError
@@ -16,7 +18,8 @@ def main() -> None:
     try:
         app(standalone_mode=True)
     except ChainbreakerError as exc:
-        stderr.print(f"[bold red]error:[/] {exc}", highlight=False)
+        # Messages quote paths and log content: escape them so '[...]' is not read as Rich markup.
+        stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(exc.exit_code)
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import orjson
 import typer
@@ -12,6 +14,8 @@ from rich.table import Table
 from chainbreaker.alerts import Level
 from chainbreaker.cli.app import FORMAT_OPTION, OutputFormat, app
 from chainbreaker.cli.render import print_json, stderr, stdout
+from chainbreaker.config import load_config
+from chainbreaker.correlate.summary import render_incidents
 from chainbreaker.detect.sigma.selection import Selection, parse_logsource, read_exclusions
 from chainbreaker.errors import UsageError
 from chainbreaker.pipeline import HuntOptions, hunt, result_document
@@ -67,6 +71,27 @@ def hunt_command(
     ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Compile rules afresh."),
     workers: int = typer.Option(2, "--workers", "-w", min=1, help="Reader processes."),
+    out_dir: Path | None = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="Write the outputs (report.html, stix.json... see `chainbreaker outputs`) here.",
+    ),
+    output: list[str] = typer.Option([], "--output", help="Only these outputs (repeatable); default: all."),
+    no_correlate: bool = typer.Option(False, "--no-correlate", help="Do not group alerts into incidents."),
+    intel: list[Path] = typer.Option(
+        [], "--intel", help="Indicator file: STIX 2.1 bundle, MISP JSON, CSV or text list (repeatable)."
+    ),
+    no_analytics: bool = typer.Option(False, "--no-analytics", help="Do not run the behavioural analytics."),
+    no_verdicts: bool = typer.Option(
+        False, "--no-verdicts", help="Do not turn Suricata alerts and Zeek notices into alerts."
+    ),
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        "-c",
+        help="TOML config: [analytics.<id>], [correlate], [assets] (docs/ANALYTICS.md, docs/CORRELATION.md).",
+    ),
     engine: str = typer.Option(
         "embedded",
         "--engine",
@@ -88,6 +113,11 @@ def hunt_command(
         placeholders=placeholders,
         use_cache=not no_cache,
         workers=workers,
+        correlate=not no_correlate,
+        analytics=not no_analytics,
+        verdicts=not no_verdicts,
+        intel=intel,
+        config=load_config(config).data if config is not None else None,
     )
     if engine == "spark":  # docs/SCALE.md
         from chainbreaker.engines.spark.hunt import spark_hunt
@@ -106,10 +136,15 @@ def hunt_command(
 
         meta = {"inputs": [str(p) for p in paths], "options": {"sigma": [str(p) for p in sigma]}}
         stderr.print(f"stored as run {save_result(store, document, meta)}", highlight=False)
+    written = _write_outputs(document, out_dir, output) if out_dir is not None else {}
     if fmt == OutputFormat.json:
         print_json(document)
     else:
         _print_summary(document)
+        if document["incidents"]:
+            stdout.print(render_incidents(document["incidents"]))
+        for name, files in written.items():
+            stdout.print(f"[bold]{name}[/]: {', '.join(str(p) for p in files)}")
     if profile_rules:
         table = Table(title="Slowest rules")
         for column in ("seconds", "rule id", "title"):
@@ -117,6 +152,17 @@ def hunt_command(
         for rid, title, seconds in result.rule_seconds:
             table.add_row(f"{seconds:.4f}", rid, title)
         (stderr if fmt == OutputFormat.json else stdout).print(table)
+
+
+def _write_outputs(document: dict[str, Any], out_dir: Path, names: list[str]) -> dict[str, list[Path]]:
+    """Run the outputs; raw events for the HTML report come from the readers' fetch."""
+    from chainbreaker.outputs import write_outputs
+    from chainbreaker.readers import fetch_record
+
+    def fetch(ref: Mapping[str, Any]) -> dict[str, Any] | None:
+        return fetch_record(str(ref.get("file")), int(ref.get("record") or 0))
+
+    return write_outputs(names or ["all"], document, out_dir, fetch)
 
 
 def _print_summary(document: dict[str, object]) -> None:

@@ -3,7 +3,10 @@
 1. Every alert gets its entity keys: ``host:`` (its host, and the hosts its addresses resolve to
    through :class:`~chainbreaker.correlate.links.EntityLinks`), ``user:`` (linkable accounts only,
    see chainbreaker.correlate.entities), ``ip:`` (addresses no host claims, such as a C2 server),
-   and ``proc:`` (its process guid, on its host).
+   and ``proc:`` (its process guid, on its host). A reconnaissance alert (kill-chain phase
+   reconnaissance and nothing else) links through its source only: the prober is one party, its
+   destinations are the sweep's targets, and a horizontal sweep names every public address (linking
+   on them would merge whatever later touches any of them). Its destinations stay in ``addresses``.
 2. Only alerts at or above ``min_level`` ("openers") are unioned: per entity key, openers sorted by
    time are joined to the previous one when the gap is at most ``window``. Process links use the
    longer ``process_window``: alerts on one process, and an alert on a child process with an alert on
@@ -27,6 +30,7 @@ from datetime import timedelta
 from chainbreaker.alerts import Alert
 from chainbreaker.correlate.entities import is_loopback, normalise_address, normalise_host, normalise_user
 from chainbreaker.correlate.links import EntityLinks
+from chainbreaker.correlate.progression import alert_phases
 from chainbreaker.correlate.settings import CorrelateSettings
 
 
@@ -60,12 +64,13 @@ def entities_of(alert: Alert, links: EntityLinks, settings: CorrelateSettings) -
     candidates = [alert.src_ip, alert.dst_ip]
     if alert.host and own is None:  # a sensor put an address in the host field
         candidates.insert(0, alert.host)
+    targets = {normalise_address(alert.dst_ip)} if _is_reconnaissance(alert) else set()
     for raw in candidates:
         ip = normalise_address(raw)
         if ip is None or ip in addresses or is_loopback(ip):  # loopback is "this host", never a link
             continue
         addresses.append(ip)
-        if settings.is_ignored_address(ip):  # shared infrastructure: listed, never a link
+        if settings.is_ignored_address(ip) or ip in targets:  # shared infrastructure, scan targets: no link
             continue
         host = links.host_for(ip, alert.time)
         if host is not None:
@@ -85,6 +90,11 @@ def entities_of(alert: Alert, links: EntityLinks, settings: CorrelateSettings) -
         processes=processes,
         parents=parents,
     )
+
+
+def _is_reconnaissance(alert: Alert) -> bool:
+    """True when the alert's only kill-chain phase is reconnaissance (a probe, not a use)."""
+    return alert_phases(alert)[0] == ("reconnaissance",)
 
 
 def _process_key(host: str | None, guid: str | None) -> tuple[str, ...]:

@@ -59,16 +59,18 @@ _ASSET_KEYS = {"crown_jewels", "crown_jewel_points", "addresses"}
 def parse_duration(value: Any, key: str) -> int:
     """Seconds from an int or a string such as ``"90s"``, ``"30m"``, ``"12h"``, ``"2d"``."""
     if isinstance(value, bool):
-        raise ConfigError(f"{key}: expected a duration, got {value!r}", "[correlate]")
+        raise ConfigError(f"{key}: expected a duration, got {value!r}", "config section correlate")
     if isinstance(value, int | float):
         seconds = int(value)
     else:
         match = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", str(value))
         if not match:
-            raise ConfigError(f"{key}: expected a duration such as 30m or 12h, got {value!r}", "[correlate]")
+            raise ConfigError(
+                f"{key}: expected a duration such as 30m or 12h, got {value!r}", "config section correlate"
+            )
         seconds = int(match.group(1)) * _UNITS[match.group(2) or "s"]
     if seconds <= 0:
-        raise ConfigError(f"{key}: duration must be positive, got {value!r}", "[correlate]")
+        raise ConfigError(f"{key}: duration must be positive, got {value!r}", "config section correlate")
     return seconds
 
 
@@ -104,7 +106,9 @@ class CorrelateSettings:
             assets = dict(config.get("assets") or {})
         unknown = (set(correlate) - _CORRELATE_KEYS) | {f"assets.{k}" for k in set(assets) - _ASSET_KEYS}
         if unknown:
-            raise ConfigError(f"unknown correlation settings: {', '.join(sorted(unknown))}", "[correlate]")
+            raise ConfigError(
+                f"unknown correlation settings: {', '.join(sorted(unknown))}", "config section correlate"
+            )
         kwargs: dict[str, Any] = {}
         for key in ("window", "process_window", "finding_window"):
             if key in correlate:
@@ -113,18 +117,18 @@ class CorrelateSettings:
             try:
                 kwargs["min_level"] = Level.parse(correlate["min_level"])
             except ValueError as exc:
-                raise ConfigError(f"min_level: {exc}", "[correlate]") from None
+                raise ConfigError(f"min_level: {exc}", "config section correlate") from None
         for key in ("link_users", "link_addresses", "process_trees"):
             if key in correlate:
                 if not isinstance(correlate[key], bool):
-                    raise ConfigError(f"{key}: expected true or false", "[correlate]")
+                    raise ConfigError(f"{key}: expected true or false", "config section correlate")
                 kwargs[key] = correlate[key]
         for key in ("internal_networks", "ignore_addresses"):
             if key in correlate:
                 try:
                     kwargs[key] = tuple(ipaddress.ip_network(str(n), strict=False) for n in correlate[key])
                 except ValueError as exc:
-                    raise ConfigError(f"{key}: {exc}", "[correlate]") from None
+                    raise ConfigError(f"{key}: {exc}", "config section correlate") from None
         if "ignore_users" in correlate:
             kwargs["ignore_users"] = tuple(str(u).lower() for u in correlate["ignore_users"])
         if "crown_jewels" in assets:
@@ -134,7 +138,9 @@ class CorrelateSettings:
         if "addresses" in assets:
             pairs = assets["addresses"]
             if not isinstance(pairs, Mapping):
-                raise ConfigError("assets.addresses: expected a table of address = host", "[assets]")
+                raise ConfigError(
+                    "assets.addresses: expected a table of address = host", "config section assets"
+                )
             kwargs["asset_addresses"] = tuple((str(a), str(h)) for a, h in sorted(pairs.items()))
         return cls(**kwargs)
 

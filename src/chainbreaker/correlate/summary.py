@@ -53,7 +53,7 @@ def render_incidents(
         return Text("No incidents.", style="green")
     table = Table(title=f"Incidents ({len(incidents)})", show_lines=True, expand=False)
     table.add_column("score", justify="right")
-    table.add_column("incident and top findings", ratio=3)
+    table.add_column("incident and top findings", ratio=3, min_width=20)  # room for the whole id
     table.add_column("kill chain", no_wrap=True)
     table.add_column("hosts / accounts", ratio=1)
     table.add_column("dwell", justify="right", no_wrap=True)

@@ -1,0 +1,1 @@
+"""Alternative execution engines for detection (the embedded one lives in chainbreaker.detect)."""

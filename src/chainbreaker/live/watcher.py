@@ -63,7 +63,10 @@ class Watcher:
         detector.min_rows = 1  # evaluate every tick's events at once, however few
         self.notify = notify or (lambda message: None)
         self.state = load_state(options.state_dir)
-        self.tailer = FileTailer(options.paths, exclude=[options.state_dir])
+        own = [options.state_dir] + (
+            [Path(options.store)] if options.store and "://" not in options.store else []
+        )
+        self.tailer = FileTailer(options.paths, exclude=own)  # never follow our own files
         self.receiver = SyslogReceiver(list(options.syslog))
         self.report = ReadReport()
         self.run_id = "LIVE-" + hashlib.sha256(str(options.state_dir.resolve()).encode()).hexdigest()[:16]

@@ -20,6 +20,7 @@ import orjson
 from chainbreaker.errors import UsageError
 from chainbreaker.simulate import hostactions, noise
 from chainbreaker.simulate.environment import build_environment
+from chainbreaker.simulate.intel import FEED_FILE, INTEL_DIR, write_feed
 from chainbreaker.simulate.model import KILLCHAIN_PHASE_IDS, Host, SimConfig
 from chainbreaker.simulate.scenarios import get_scenario
 from chainbreaker.simulate.telemetry import Emission, Telemetry
@@ -82,7 +83,7 @@ def prepare_output(out: Path, force: bool) -> None:
         if not force:
             raise UsageError(f"{logs} already exists and is not empty; use --force to replace it")
         shutil.rmtree(logs)
-    for name in (TRUTH_FILE, SUMMARY_FILE):
+    for name in (TRUTH_FILE, SUMMARY_FILE, f"{INTEL_DIR}/{FEED_FILE}"):
         (out / name).unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -126,9 +127,13 @@ def simulate(scenario_name: str, out: Path, config: SimConfig, force: bool = Fal
         flush(None)
     finally:
         files = outputs.close(config.end_ts)
+    feed = None
+    if scenario.intel is not None:  # the campaign's threat-intel feed, outside logs/ like the ground truth
+        feed = write_feed(out, scenario_name, scenario.intel, config.start_ts).relative_to(out).as_posix()
     summary = _summary(
         scenario_name, scenario.description, config, env.hosts, files, events, outputs.truth_count, truth
     )
+    summary["intel"] = feed
     (out / SUMMARY_FILE).write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2) + b"\n")
     return SimulationResult(
         scenario_name, out, events, outputs.truth_count, files, time.perf_counter() - began, summary

@@ -52,6 +52,8 @@ SPECS: list[tuple[str, str, tuple[str, ...], pl.Expr]] = [
     ("Hashes", "md5", ("Hashes",), _hash_in("Hashes", "MD5", 32)),
     ("Hashes", "sha1", ("Hashes",), _hash_in("Hashes", "SHA1", 40)),
     ("Hashes", "sha256", ("Hashes",), _hash_in("Hashes", "SHA256", 64)),
+    ("Hash", "sha256", ("Hash",), _hash_in("Hash", "SHA256", 64)),  # Sysmon 15 (FileCreateStreamHash)
+    ("Hash", "md5", ("Hash",), _hash_in("Hash", "MD5", 32)),
     ("md5", "md5", ("md5",), _lower("md5")),
     ("sha1", "sha1", ("sha1",), _lower("sha1")),
     ("sha256", "sha256", ("sha256",), _lower("sha256")),

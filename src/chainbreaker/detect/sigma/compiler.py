@@ -160,7 +160,9 @@ class _Compiler:
         else:
             kind, text = "glob", "".join(_glob_part(p) for p in parts)
         if field is None:  # keywords are full-text searches: a value may occur anywhere in a field
-            if kind == "exact":
+            # 'x*' and '*x' too: back ends search keywords in one text joined from every field,
+            # where an anchor would only ever test the first (or last) field of the event.
+            if kind in ("exact", "startswith", "endswith"):
                 kind = "contains"
             elif kind == "glob":
                 text = ("" if text.startswith("*") else "*") + text + ("" if text.endswith("*") else "*")

@@ -34,12 +34,21 @@ from chainbreaker.events import EventRef, concat
 MIN_EVALUATION_ROWS = 50_000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ALERT_COLUMNS = ("timestamp", "host", "user", "src_ip", "dst_ip", "process_guid", "parent_process_guid")
-#: Private columns a worker adds to a batch it evaluated: per event, the rules it matched (index into
-#: the rule list, matched fields as JSON pairs), null for most events; and the batch's evaluations.
-HITS = "\x00sigma:hits"
-EVALUATIONS = "\x00sigma:evaluations"
-PRIVATE_COLUMNS = (HITS, EVALUATIONS)
+#: Private columns a worker adds to a batch it evaluated, named after the rule set's token (so a
+#: second Sigma detector never reads another one's matches): per event, the rules it matched (index
+#: into the rule list, matched fields as JSON pairs), null for most events; the batch's evaluations.
+PRIVATE_PREFIX = "\x00sigma:"
 _ROW = "\x00sigma:row"
+
+
+def hits_column(token: str) -> str:
+    return f"{PRIVATE_PREFIX}hits:{token}"
+
+
+def evaluations_column(token: str) -> str:
+    return f"{PRIVATE_PREFIX}evaluations:{token}"
+
+
 _HIT_TYPE = pl.List(pl.Struct({"rule": pl.UInt32, "matched": pl.String}))
 Matched = tuple[tuple[str, str], ...]
 
@@ -66,12 +75,14 @@ class SigmaDetector(Detector):
         self._pending_rows = 0
         self._kept: dict[str, list[pl.DataFrame]] = {}
         self.records = 0
+        self._token: str | None = None  # of the rule set the reader workers evaluate, if they do
 
     def observe(self, batch: pl.DataFrame) -> list[Alert]:
         """Split the batch by plan at once (narrow frames), evaluate once enough rows are waiting."""
         self.records += batch.height
-        if HITS in batch.columns:
-            return self._tagged(batch)
+        if self._token is not None and hits_column(self._token) in batch.columns:
+            return self._tagged(batch, self._token)
+        batch = strip_private(batch)  # tagged for another rule set: evaluate here
         for plan, frame in self.engine.split(batch):
             self._pending.setdefault(id(plan), (plan, []))[1].append(frame)
             self._pending_rows += frame.height
@@ -84,20 +95,22 @@ class SigmaDetector(Detector):
         """
         if self.engine.profile:
             return None
-        return partial(tag_batch, WorkerRules(uuid.uuid4().hex, tuple(self.engine.rules)))
+        self._token = uuid.uuid4().hex
+        return partial(tag_batch, WorkerRules(self._token, tuple(self.engine.rules)))
 
-    def _tagged(self, batch: pl.DataFrame) -> list[Alert]:
+    def _tagged(self, batch: pl.DataFrame, token: str) -> list[Alert]:
         """Alerts (and correlation rows) of a batch a worker evaluated: see :func:`tag_batch`."""
+        hits_name = hits_column(token)
         if batch.height:
-            self.engine.evaluations += int(batch.get_column(EVALUATIONS)[0])
+            self.engine.evaluations += int(batch.get_column(evaluations_column(token))[0])
         for source, channel, code in batch.select(PARTITION_COLUMNS).unique().iter_rows():
             self.engine.plan((source, channel, None if code is None else int(code)))  # skipped_reasons
-        tagged = batch.with_row_index(_ROW).filter(pl.col(HITS).is_not_null())
+        tagged = batch.with_row_index(_ROW).filter(pl.col(hits_name).is_not_null())
         if tagged.is_empty():
             return []
         columns = [c for c in _ALERT_COLUMNS if c in batch.columns]
         rows = {r[_ROW]: r for r in tagged.select([_ROW, *columns, "event_ref"]).iter_rows(named=True)}
-        hits = tagged.select(_ROW, HITS).explode(HITS).unnest(HITS)
+        hits = tagged.select(_ROW, hits_name).explode(hits_name).unnest(hits_name)
         alerts: list[Alert] = []
         kept: dict[str, list[int]] = {}
         generated: dict[int, bool] = {}
@@ -112,7 +125,7 @@ class SigmaDetector(Detector):
                 pairs: Matched = tuple((f, v) for f, v in orjson.loads(matched))
                 alerts.append(_alert(rule, rows[row_index], pairs))
         for key, indices in kept.items():
-            picked = batch.drop(PRIVATE_COLUMNS)[sorted(set(indices))]
+            picked = strip_private(batch)[sorted(set(indices))]
             self._kept.setdefault(key, []).append(drop_absent(picked))
         return alerts
 
@@ -184,7 +197,8 @@ _WORKER_ENGINES: dict[str, tuple[SigmaEngine, dict[int, int]]] = {}
 
 
 def tag_batch(spec: WorkerRules, batch: pl.DataFrame) -> pl.DataFrame:
-    """The batch with the rules evaluated: the private columns :data:`HITS` and :data:`EVALUATIONS`.
+    """The batch with the rules evaluated, in two private columns (:func:`hits_column` and
+    :func:`evaluations_column` of the rule set's token).
 
     Runs in a reader worker (a reader-stream ``transform``). Only the matches cross to the main
     process, as compact (rule index, matched fields) pairs on the matched events; the main process
@@ -210,14 +224,14 @@ def tag_batch(spec: WorkerRules, batch: pl.DataFrame) -> pl.DataFrame:
             else:
                 slot.append(entry)
     return batch.with_columns(
-        pl.Series(HITS, hits, dtype=_HIT_TYPE),
-        pl.lit(engine.evaluations - before, dtype=pl.UInt32).alias(EVALUATIONS),
+        pl.Series(hits_column(spec.token), hits, dtype=_HIT_TYPE),
+        pl.lit(engine.evaluations - before, dtype=pl.UInt32).alias(evaluations_column(spec.token)),
     )
 
 
 def strip_private(batch: pl.DataFrame) -> pl.DataFrame:
     """The batch without the Sigma workers' private columns (what other detectors see)."""
-    private = [c for c in PRIVATE_COLUMNS if c in batch.columns]
+    private = [c for c in batch.columns if c.startswith(PRIVATE_PREFIX)]
     return batch.drop(private) if private else batch
 
 

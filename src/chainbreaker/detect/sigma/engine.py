@@ -101,7 +101,6 @@ class SigmaEngine:
         self._entries: dict[tuple[int, int], tuple[CompiledRule, ir.Node]] = {}
         self._wanted: dict[tuple[int, tuple[str, ...]], dict[str, list[str]]] = {}
         self._folded: dict[object, _Compiled] = {}
-        self._exprs: dict[tuple[ir.Node, tuple[object, ...]], tuple[pl.Expr, frozenset[str]]] = {}
 
     def plan(self, key: PartitionKey) -> Plan:
         """The rules (with the target's field names) that run on partitions with this key."""
@@ -181,11 +180,10 @@ class SigmaEngine:
         folded = fold(nodes, set(columns), present)
         live = [(rule, node) for (rule, _), node in zip(plan, folded, strict=True) if node != ir.FALSE]
         backend = PolarsBackend(frame)
-        schema = tuple(frame.schema.items())
-        exprs = [self._expr(backend, node, schema).alias(str(i)) for i, (_, node) in enumerate(live)]
+        exprs = [backend.expr(node).alias(str(i)) for i, (_, node) in enumerate(live)]
         anchors = [ir.anchor(node) for _, node in live]
         first = [
-            e if a is None else self._expr(backend, a, schema).alias(str(i))
+            e if a is None else backend.expr(a).alias(str(i))
             for i, (e, a) in enumerate(zip(exprs, anchors, strict=True))
         ]
         by_value: dict[str, list[int]] = {}  # column -> rules whose first test is one string test of it
@@ -201,29 +199,6 @@ class SigmaEngine:
                 self._folded.clear()
             self._folded[key] = compiled
         return compiled
-
-    def _expr(self, backend: PolarsBackend, node: ir.Node, schema: tuple[object, ...]) -> pl.Expr:
-        """``backend.expr(node)``, reused across batches whose frames have the same schema.
-
-        The plan-level cache of :meth:`_compiled` misses whenever another set of literals is
-        present; a single rule's folded condition recurs far more often. Expressions that embed
-        the frame's values (CIDR, Python regex) are never reused.
-        """
-        key = (node, schema)
-        cached = self._exprs.get(key)
-        if cached is not None:
-            backend.lowered |= cached[1]
-            return cached[0]
-        saved, dependent = backend.lowered, backend.data_dependent
-        backend.lowered, backend.data_dependent = set(), False
-        expr = backend.expr(node)
-        lowered, own_dependent = backend.lowered, backend.data_dependent
-        backend.lowered, backend.data_dependent = saved | lowered, dependent or own_dependent
-        if not own_dependent:
-            if len(self._exprs) > 50_000:
-                self._exprs.clear()
-            self._exprs[key] = (expr, frozenset(lowered))
-        return expr
 
     def _evaluate(self, frame: pl.DataFrame, output: pl.DataFrame, plan: Plan) -> Iterator[RuleMatch]:
         """Evaluate over ``frame`` (``output`` plus derived columns); matched rows come from ``output``."""

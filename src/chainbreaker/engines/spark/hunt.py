@@ -15,7 +15,6 @@ from pathlib import Path
 import polars as pl
 
 from chainbreaker.alerts import Alert
-from chainbreaker.correlate import build_incidents
 from chainbreaker.detect.sigma.correlation import evaluate_correlations, rule_is_generated
 from chainbreaker.detect.sigma.detector import SigmaDetector, alerts_for
 from chainbreaker.engines.spark.job import SparkRun, read_events, run_rules
@@ -26,9 +25,13 @@ from chainbreaker.pipeline import HuntOptions, HuntResult, PostProcessor, sigma_
 from chainbreaker.readers import ReadReport
 
 
-def correlate_on_driver(result: HuntResult) -> None:
-    """Kill-chain correlation of the run's alerts into incidents (the driver's only heavy step)."""
-    result.incidents = [incident.as_dict() for incident in build_incidents(result.alerts)]
+def correlate_on_driver(options: HuntOptions) -> PostProcessor:
+    """Kill-chain correlation of the run's alerts into incidents, on the driver (``[correlate]``
+    settings from ``options.config``). Entity links are not learned from the events (they stay on
+    the cluster), so incidents group by what the alerts carry and the declared ``[assets]``."""
+    from chainbreaker.correlate.hooks import LinkLearner, correlation_step
+
+    return correlation_step(LinkLearner(), options.config)
 
 
 def sigma_alerts(detector: SigmaDetector, run: SparkRun) -> list[Alert]:
@@ -52,10 +55,16 @@ def spark_hunt(
     options: HuntOptions | None = None,
     master: str = DEFAULT_MASTER,
     conf: Mapping[str, str] | None = None,
-    post: Sequence[PostProcessor] = (correlate_on_driver,),
+    post: Sequence[PostProcessor] | None = None,
 ) -> HuntResult:
-    """Hunt over Parquet event datasets (``chainbreaker ingest`` output) with Spark on ``master``."""
+    """Hunt over Parquet event datasets (``chainbreaker ingest`` output) with Spark on ``master``.
+
+    ``post`` defaults to driver-side correlation when ``options.correlate`` is set. Only Sigma runs
+    on Spark: ``options.analytics``, ``verdicts`` and ``intel`` are not distributed (docs/SCALE.md).
+    """
     options = options or HuntOptions()
+    if post is None:
+        post = [correlate_on_driver(options)] if options.correlate else []
     start = time.perf_counter()
     missing = [str(p) for p in paths if "://" not in str(p) and not Path(p).exists()]
     if missing:

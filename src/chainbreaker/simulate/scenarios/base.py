@@ -9,6 +9,7 @@ from functools import partial
 from typing import Any, ClassVar
 
 from chainbreaker.errors import UnknownIdError
+from chainbreaker.simulate.intel import CampaignIntel
 from chainbreaker.simulate.model import Environment
 from chainbreaker.simulate.telemetry import Telemetry
 
@@ -44,6 +45,8 @@ class Scenario(ABC):
     duration: ClassVar[float] = 0.0
     #: Seconds into the window at which the attack starts (at most; shorter windows start earlier).
     lead_in: ClassVar[float] = 2 * 3600.0
+    #: What threat intelligence publishes about the campaign (written as OUT/intel/campaign.json).
+    intel: ClassVar[CampaignIntel | None] = None
 
     @abstractmethod
     def plan(self, env: Environment, rng: random.Random, start: float) -> Plan:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from chainbreaker.simulate import hostactions as act
 from chainbreaker.simulate import network as net
+from chainbreaker.simulate.intel import CampaignIntel, FeedIndicator
 from chainbreaker.simulate.model import Environment, Label
 from chainbreaker.simulate.noise_linux import syslog
 from chainbreaker.simulate.scenarios import steps
@@ -48,6 +49,32 @@ L_ENCRYPT = Label("files encrypted", "actions-on-objectives", "T1486", "impact")
 KIT_SHA256 = "4E7A0C93D2B1F6A85C3E9D7B2A1F0E6D5C4B3A29180F7E6D5C4B3A2918AFBE01"
 
 
+#: What a provider publishes about the campaign: the RDP brute-force source, toolkit and relay.
+INTEL = CampaignIntel(
+    campaign="BlackCat intrusions through exposed RDP",
+    intrusion_set="ALPHV/BlackCat affiliate (simulated)",
+    description=(
+        "Perimeter scans and password spraying against exposed RDP from one host, a toolkit pulled "
+        "from a file-sharing domain, a remote-access tool relaying through a rented server, then "
+        "BlackCat encryption."
+    ),
+    indicators=(
+        FeedIndicator(
+            "reconnaissance", "Scanning and RDP brute-force source", (("ipv4-addr:value", ATTACKER),), 75
+        ),
+        FeedIndicator(
+            "weaponization", "Affiliate toolkit archive", (("file:hashes.'SHA-256'", KIT_SHA256.lower()),), 90
+        ),
+        FeedIndicator("weaponization", "Toolkit hosting domain", (("domain-name:value", KIT),), 85),
+        FeedIndicator("weaponization", "Toolkit hosting server", (("ipv4-addr:value", KIT_IP),), 80),
+        FeedIndicator("command-and-control", "Remote-access tool relay", (("domain-name:value", RELAY),), 85),
+        FeedIndicator(
+            "command-and-control", "Remote-access tool relay address", (("ipv4-addr:value", RELAY_IP),), 85
+        ),
+    ),
+)
+
+
 @register
 class BlackCat(Scenario):
     name = "blackcat"
@@ -57,6 +84,7 @@ class BlackCat(Scenario):
     )
     roles = ("terminal",)
     duration = 100 * 60.0
+    intel = INTEL
 
     def plan(self, env: Environment, rng: random.Random, start: float) -> Plan:
         plan = Plan(start)

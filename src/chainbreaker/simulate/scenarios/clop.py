@@ -12,12 +12,16 @@ import random
 
 from chainbreaker.simulate import hostactions as act
 from chainbreaker.simulate import network as net
+from chainbreaker.simulate.intel import CampaignIntel, FeedIndicator
 from chainbreaker.simulate.model import Environment, Label
 from chainbreaker.simulate.scenarios import steps
 from chainbreaker.simulate.scenarios.base import Plan, Scenario, register
 from chainbreaker.simulate.telemetry import Telemetry
 
 ATTACKER = "203.0.113.88"
+#: The operators drive the web shell from another rented address than the exploitation tooling.
+SHELL_OPERATOR = "203.0.113.91"
+WEBSHELL = "human2.aspx"
 EXFIL_IP, EXFIL = "203.0.113.120", "sync-storage.example.net"
 WEBROOT = "C:\\MFTTransfer\\wwwroot"
 UA_TOOL = "python-requests/2.31.0"
@@ -64,6 +68,30 @@ SQLI_SIG = net.Signature(
     "Initial_Access",
 )
 
+#: What a provider publishes about the campaign (mass exploitation of MFT servers).
+INTEL = CampaignIntel(
+    campaign="Mass exploitation of managed file transfer servers",
+    intrusion_set="Cl0p (simulated)",
+    description=(
+        "SQL injection against internet-facing MFT applications from scanning/exploitation hosts, "
+        "an .aspx web shell, web-shell operation from separate addresses and bulk exfiltration."
+    ),
+    indicators=(
+        FeedIndicator("delivery", "MFT exploitation source", (("ipv4-addr:value", ATTACKER),), 85),
+        FeedIndicator("installation", "MFT web shell file name", (("file:name", WEBSHELL),), 80),
+        FeedIndicator(
+            "command-and-control", "Web-shell operator address", (("ipv4-addr:value", SHELL_OPERATOR),), 85
+        ),
+        FeedIndicator(
+            "actions-on-objectives",
+            "Exfiltration endpoint",
+            (("ipv4-addr:value", EXFIL_IP),),
+            80,
+        ),
+        FeedIndicator("actions-on-objectives", "Exfiltration domain", (("domain-name:value", EXFIL),), 80),
+    ),
+)
+
 
 @register
 class Clop(Scenario):
@@ -74,6 +102,7 @@ class Clop(Scenario):
     )
     roles = ("mft",)
     duration = 105 * 60.0
+    intel = INTEL
 
     def plan(self, env: Environment, rng: random.Random, start: float) -> Plan:
         plan = Plan(start)
@@ -90,6 +119,7 @@ class Clop(Scenario):
             label: Label,
             req: int = 0,
             resp: int = 1800,
+            src: str = ATTACKER,
         ) -> None:
             net.connect(
                 tel,
@@ -97,7 +127,7 @@ class Clop(Scenario):
                 mft,
                 mft.ip,
                 443,
-                src_ip=ATTACKER,
+                src_ip=src,
                 src_port=rng.randrange(40000, 65000),
                 service="http",
                 duration=rng.uniform(0.05, 0.8),
@@ -204,7 +234,7 @@ class Clop(Scenario):
 
         def install(tel: Telemetry, t: float) -> None:
             w3wp = tel.state(mft).base["w3wp"]
-            act.file_create(tel, mft, t, w3wp, f"{WEBROOT}\\human2.aspx", L_WEBSHELL)
+            act.file_create(tel, mft, t, w3wp, f"{WEBROOT}\\{WEBSHELL}", L_WEBSHELL)
             act.spawn(
                 tel,
                 mft,
@@ -224,12 +254,13 @@ class Clop(Scenario):
                 tel,
                 t,
                 "POST",
-                "/human2.aspx",
+                f"/{WEBSHELL}",
                 UA_TOOL,
                 200,
                 L_C2,
                 req=rng.randrange(300, 900),
                 resp=rng.randrange(400, 9000),
+                src=SHELL_OPERATOR,
             )
 
         def discover(tel: Telemetry, t: float) -> None:

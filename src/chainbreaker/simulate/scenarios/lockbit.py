@@ -15,13 +15,15 @@ from collections.abc import Callable
 
 from chainbreaker.simulate import hostactions as act
 from chainbreaker.simulate import network as net
+from chainbreaker.simulate.intel import CampaignIntel, FeedIndicator
 from chainbreaker.simulate.model import Environment, Label
 from chainbreaker.simulate.scenarios import steps
 from chainbreaker.simulate.scenarios.base import Plan, Scenario, register
 from chainbreaker.simulate.telemetry import Telemetry
 
-ATTACKER_SCAN = "203.0.113.45"
 STAGING_IP, STAGING = "198.51.100.23", "invoice-cdn.example.org"
+#: The affiliate sweeps the perimeter from the VPS that later serves the loader (one rented box).
+ATTACKER_SCAN = STAGING_IP
 C2_IP, C2 = "203.0.113.66", "cdn-static.example.net"
 
 L_RECON = Label("external port sweep", "reconnaissance", "T1595.001", "reconnaissance")
@@ -66,6 +68,35 @@ CS_SIG = net.Signature(
 )
 
 MALDOC_SHA256 = "9F3B6C2A7E1D4058B6A1C3E2F4D5A6B7C8D9E0F1A2B3C4D5E6F708192A3B4C5D"
+MALDOC_NAME = "Invoice_30417.doc"
+
+#: What a provider publishes about the campaign: the maldoc, the staging and C2 infrastructure.
+INTEL = CampaignIntel(
+    campaign="Invoice-themed QakBot distribution leading to LockBit",
+    intrusion_set="LockBit affiliate (simulated)",
+    description=(
+        "Invoice-themed phishing with macro documents loading QakBot from a staging server that also "
+        "scans victims' perimeters; Cobalt Strike over HTTPS follows, then LockBit encryption."
+    ),
+    indicators=(
+        FeedIndicator(
+            "weaponization",
+            "QakBot macro document (invoice lure)",
+            (("file:name", MALDOC_NAME), ("file:hashes.'SHA-256'", MALDOC_SHA256.lower())),
+            90,
+        ),
+        FeedIndicator(
+            "reconnaissance",
+            "Perimeter scanner and QakBot staging server",
+            (("ipv4-addr:value", STAGING_IP),),
+            70,
+            "anomalous-activity",
+        ),
+        FeedIndicator("delivery", "QakBot payload staging domain", (("domain-name:value", STAGING),), 85),
+        FeedIndicator("command-and-control", "Cobalt Strike team server", (("ipv4-addr:value", C2_IP),), 90),
+        FeedIndicator("command-and-control", "Cobalt Strike C2 domain", (("domain-name:value", C2),), 90),
+    ),
+)
 
 
 @register
@@ -75,6 +106,7 @@ class LockBit(Scenario):
         "QakBot phishing -> Cobalt Strike -> credential theft -> lateral movement -> LockBit encryption"
     )
     duration = 160 * 60.0
+    intel = INTEL
 
     def plan(self, env: Environment, rng: random.Random, start: float) -> Plan:
         plan = Plan(start)
@@ -87,7 +119,7 @@ class LockBit(Scenario):
         appdata = f"C:\\Users\\{user.sam}\\AppData\\Roaming"
         dll = f"{appdata}\\Microsoft\\Oxtnqe\\kbqyv.dll"
         cache = f"C:\\Users\\{user.sam}\\AppData\\Local\\Microsoft\\Windows\\INetCache"
-        doc = f"{cache}\\Content.Outlook\\K7QX2M1B\\Invoice_30417.doc"
+        doc = f"{cache}\\Content.Outlook\\K7QX2M1B\\{MALDOC_NAME}"
         service = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(7))
         s = plan.state
 
