@@ -29,7 +29,7 @@ SYSMON = ("windows.sysmon", "Microsoft-Windows-Sysmon/Operational", "Microsoft-W
 
 #: kind -> (source, channel, provider, event id or None to take the event's EventID)
 KINDS: dict[str, tuple[str, str, str, int | None]] = {
-    **{f"sysmon{n}": (*SYSMON, n) for n in (1, 3, 7, 8, 10, 11, 12, 13, 20, 21)},
+    **{f"sysmon{n}": (*SYSMON, n) for n in (1, 3, 7, 8, 10, 11, 12, 13, 17, 20, 21)},
     "security": ("windows.security", "Security", "Microsoft-Windows-Security-Auditing", None),
     "system": ("windows.system", "System", "", None),
     "application": ("windows.application", "Application", "", None),
