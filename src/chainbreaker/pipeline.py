@@ -1,8 +1,9 @@
 """The hunt: read -> detectors -> post-processing -> one result document (docs/OUTPUTS.md).
 
-``hunt`` streams conformed batches from :func:`chainbreaker.readers.read_paths` through every
-detector (Sigma first; callers add analytics, intel...), collects the alerts of ``observe`` and
-``finish``, runs post-processors (correlation into incidents: correlate/hooks.py) and returns a
+``hunt`` streams conformed batches from :func:`chainbreaker.readers.read_paths` (the Sigma rules
+evaluated in the reader workers) through every detector (Sigma, then :func:`builtin_detectors`:
+analytics, verdicts, intel; callers add more), collects the alerts of ``observe`` and ``finish``,
+runs post-processors (correlation into incidents: correlate/hooks.py) and returns a
 :class:`HuntResult`; :func:`result_document` renders it as the versioned JSON document.
 """
 
@@ -44,7 +45,7 @@ class HuntOptions:
     intel: Sequence[
         Path
     ] = ()  # indicator files: STIX 2.1, MISP JSON, CSV or text (chainbreaker.detect.intel)
-    config: Mapping[str, Any] | None = None  # [correlate] and [assets] settings (whole config or dict)
+    config: Mapping[str, Any] | None = None  # [analytics.*], [correlate], [assets] (config data or dict)
     evaluation_rows: int = MIN_EVALUATION_ROWS  # rows gathered per evaluation round: speed vs memory
 
 
@@ -176,7 +177,7 @@ def result_document(result: HuntResult) -> dict[str, Any]:
     stats: dict[str, Any] = {
         "records": read.records,
         "skipped": read.skipped,
-        "warnings": len(read.warnings),
+        "warnings": read.warning_count,  # exact; the "warnings" list keeps the first 10,000
         "files": len(read.files),
         "rules_loaded": len(rules.rules) if rules else 0,
         "rules_failed": len(rules.failed) if rules else 0,

@@ -42,7 +42,7 @@ def _format(value: Any) -> str:
 def analytics(
     ids: list[str] = typer.Argument(None, help="Only these analytic ids (default: all)."),
     config: Path = typer.Option(
-        None, "--config", "-c", help="TOML config whose [analytics.<id>] overrides to show."
+        None, "--config", "-c", help="TOML config whose \\[analytics.<id>] overrides to show."
     ),
     output: OutputFormat = FORMAT_OPTION,
 ) -> None:

@@ -90,7 +90,7 @@ def hunt_command(
         None,
         "--config",
         "-c",
-        help="TOML config: [analytics.<id>], [correlate], [assets] (docs/ANALYTICS.md, docs/CORRELATION.md).",
+        help="TOML config: \\[analytics.<id>], \\[correlate], \\[assets] (docs/CORRELATION.md).",
     ),
     engine: str = typer.Option(
         "embedded",
@@ -120,6 +120,9 @@ def hunt_command(
         config=load_config(config).data if config is not None else None,
     )
     if engine == "spark":  # docs/SCALE.md
+        stderr.print(
+            "note: the Spark engine runs Sigma rules and correlation; not analytics, verdicts, intel"
+        )
         from chainbreaker.engines.spark.hunt import spark_hunt
 
         conf = dict(item.split("=", 1) for item in spark_conf if "=" in item)

@@ -111,6 +111,7 @@ class ReadReport:
     warnings: list[ReadWarning] = field(default_factory=list)
     skipped_reasons: Counter[str] = field(default_factory=Counter)
     max_warnings_kept: int = 10_000  # counts stay exact beyond this; only the list is capped
+    warning_count: int = 0  # every warning, including those past the kept list
 
     @property
     def records(self) -> int:
@@ -132,6 +133,7 @@ class ReadReport:
         """Record a problem; ``skipped`` is how many records it cost (0 for a harmless oddity)."""
         self.file(file).skipped += skipped
         self.skipped_reasons[reason.split(":", 1)[0]] += skipped
+        self.warning_count += 1
         if len(self.warnings) < self.max_warnings_kept:
             self.warnings.append(ReadWarning(file, position, reason))
 
@@ -145,6 +147,7 @@ class ReadReport:
             mine.records += stats.records
             mine.skipped += stats.skipped
             mine.bytes += stats.bytes
+        self.warning_count += other.warning_count
         room = max(self.max_warnings_kept - len(self.warnings), 0)
         self.warnings.extend(other.warnings[:room])
         self.skipped_reasons.update(other.skipped_reasons)
