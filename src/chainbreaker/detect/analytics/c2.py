@@ -29,7 +29,9 @@ from chainbreaker.detect.analytics.common import empty_findings, evidence_aggs, 
 from chainbreaker.detect.analytics.network import CONN_COLUMNS, CONN_SOURCES, connections
 from chainbreaker.detect.analytics.registry import register
 
-PAIR = ("src_ip", "dst_ip", "dst_port", "proto")
+#: A pair is scored per sensor: when Zeek and Suricata both log a beacon, merging their rows would
+#: interleave two copies of every callback and destroy the regular interval.
+PAIR = ("source", "src_ip", "dst_ip", "dst_port", "proto")
 
 INFRASTRUCTURE_SERVICES = (
     "udp/53", "tcp/53", "udp/123", "udp/137", "udp/138", "udp/5353", "udp/5355", "udp/1900", "udp/67",
@@ -150,7 +152,7 @@ class Beaconing(Analytic):
             pl.format(
                 "{} -> {}:{}/{}: {} connections over {} h, median interval {} s (MAD {} s), median size {} B "
                 "(MAD {} B); beacon score {}",
-                *(pl.col(c) for c in PAIR),
+                *(pl.col(c) for c in PAIR[1:]),  # the pair without its sensor
                 pl.col("count"),
                 (pl.col("_span") / 3600).round(2),
                 pl.col("_g2").round(1),
@@ -203,7 +205,7 @@ class LongConnection(Analytic):
         return pairs.with_columns(
             pl.format(
                 "{} -> {}:{}/{}: longest connection {} h, {} connections totalling {} h",
-                *(pl.col(c) for c in PAIR),
+                *(pl.col(c) for c in PAIR[1:]),  # the pair without its sensor
                 (pl.col("_max") / 3600).round(2),
                 pl.col("count"),
                 (pl.col("_sum") / 3600).round(2),

@@ -34,8 +34,8 @@ FAILED_STATES = ("S0", "REJ", "RSTOS0", "RSTRH", "SH", "SHR")
 
 
 #: What :func:`connections` keeps: per connection only its time, reference, endpoints and sizes.
-REDUCED_COLUMNS = ("timestamp", "event_ref", "src_ip", "dst_ip", "dst_port", "proto", "icmp_type", "failed",
-                   "duration", "out_bytes", "in_bytes")  # fmt: skip
+REDUCED_COLUMNS = ("timestamp", "event_ref", "source", "src_ip", "dst_ip", "dst_port", "proto", "icmp_type",
+                   "failed", "duration", "out_bytes", "in_bytes")  # fmt: skip
 
 
 def reduce_batch(events: pl.DataFrame) -> pl.DataFrame:
@@ -43,13 +43,9 @@ def reduce_batch(events: pl.DataFrame) -> pl.DataFrame:
     strings (addresses, protocol, file name, source) as Categorical to keep days of rotated logs in memory."""
     conns = connections(events)
     return conns.with_columns(
-        pl.col("src_ip", "dst_ip", "proto").cast(pl.Categorical),
+        pl.col("src_ip", "dst_ip", "proto", "source").cast(pl.Categorical),
         pl.col("event_ref").cast(pl.Struct({"file": pl.Categorical, "record": pl.Int64})),
         pl.col("duration").cast(pl.Float32),
-    ).with_columns(
-        pl.lit(events.get_column("source")[0] if events.height else None, dtype=pl.String)
-        .cast(pl.Categorical)
-        .alias("source")
     )
 
 
@@ -72,6 +68,7 @@ def connections(events: pl.DataFrame) -> pl.DataFrame:
     return events.select(
         "timestamp",
         "event_ref",
+        "source",  # the sensor: Zeek and Suricata seeing one connection are two views, never merged
         "src_ip",
         "dst_ip",
         "dst_port",
