@@ -157,7 +157,7 @@ def main() -> None:
     evtx_doc = hunt([evtx], sigma, opts.out / "evtx.json", opts.reuse)
     print("## evtx-attack-samples\n")
     print(tactic_table(per_tactic(evtx_doc, evtx_labels)) + "\n")
-    print("`chainbreaker eval` (strict):\n")
+    print("`chainbreaker eval` (split-aware for the pre-v19 Defense Evasion folder):\n")
     print(eval_table(opts.out / "evtx.json", evtx) + "\n")
     print(noise(evtx_doc) + "\n")
     print(incidents(evtx_doc) + "\n")

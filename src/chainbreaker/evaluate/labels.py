@@ -4,7 +4,9 @@
     ``ground_truth.json`` summary next to it (expected incidents); event-level labels.
 (b) a folder-per-tactic corpus (evtx-attack-samples): every file under a folder named after an
     ATT&CK tactic carries that tactic; folders that name no tactic (AutomatedTestingTools, Other)
-    are skipped; "Defense Evasion" is the old name of Stealth. File-level labels.
+    are skipped; "Defense Evasion" is the pre-v19 tactic (TA0005) that ATT&CK v19 split into
+    Stealth (same id) and Defense Impairment: its files are labelled ``stealth`` and accept an
+    alert of either half (``FileLabels.accepted``). File-level labels.
 (c) OTRF Security-Datasets metadata: ``metadata.jsonl`` or ``_metadata/*.yaml``, technique and
     tactic ids per dataset file. File-level labels.
 """
@@ -64,6 +66,17 @@ class FileLabels:
     tactics: dict[str, frozenset[str]]
     techniques: dict[str, frozenset[str]] = field(default_factory=dict)
     skipped: tuple[str, ...] = ()  # folders or entries that carry no tactic
+    #: file -> {labelled tactic: the alert tactics that count as detecting it}, for labels that
+    #: name a tactic ATT&CK has since split (absent: only the labelled tactic itself counts)
+    alternatives: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
+
+    def accepted(self, file: str, tactic: str) -> frozenset[str]:
+        """The alert tactics that detect ``tactic`` on ``file`` (the tactic itself, or its split)."""
+        return self.alternatives.get(file, {}).get(tactic, frozenset({tactic}))
+
+    def detects(self, file: str, tactic: str, alert_tactics: frozenset[str] | set[str]) -> bool:
+        """True when an alert carrying ``alert_tactics`` detects ``tactic`` on ``file``."""
+        return not self.accepted(file, tactic).isdisjoint(alert_tactics)
 
     @property
     def phases(self) -> dict[str, frozenset[str]]:
@@ -139,6 +152,7 @@ def load_tactic_folders(root: Path) -> FileLabels:
     if not any(canonical_tactic(d.name) for d in subdirs) and len(subdirs) == 1:
         return load_tactic_folders(subdirs[0])
     tactics: dict[str, frozenset[str]] = {}
+    alternatives: dict[str, dict[str, frozenset[str]]] = {}
     skipped: list[str] = []
     for d in subdirs:
         tactic = canonical_tactic(d.name)
@@ -149,9 +163,23 @@ def load_tactic_folders(root: Path) -> FileLabels:
             if f.is_file() and not _is_documentation(f):
                 rel = f.relative_to(root).as_posix()
                 tactics[rel] = tactics.get(rel, frozenset()) | {tactic}
+                split = _SPLIT_TACTICS.get(_folder_key(d.name))
+                if split:
+                    alternatives.setdefault(rel, {})[tactic] = split
     if not tactics:
         raise ConfigError("no folder named after an ATT&CK tactic", str(root))
-    return FileLabels(root, "tactic-folders", tactics, {}, tuple(skipped))
+    return FileLabels(root, "tactic-folders", tactics, {}, tuple(skipped), alternatives)
+
+
+#: Pre-v19 tactic names (folder spelling, normalised) -> the v19 tactics that replaced them.
+#: "Defense Evasion" (TA0005) became Stealth (keeping TA0005) and Defense Impairment.
+_SPLIT_TACTICS: dict[str, frozenset[str]] = {
+    "defense evasion": frozenset({"stealth", "defense-impairment"}),
+}
+
+
+def _folder_key(name: str) -> str:
+    return " ".join(name.replace("_", " ").replace("-", " ").lower().split())
 
 
 #: Files in a labelled folder that describe the samples rather than record them.

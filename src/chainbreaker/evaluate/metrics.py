@@ -193,7 +193,13 @@ def _evaluate_files(labels: FileLabels, findings: Findings) -> Evaluation:
     def score(key: str, expected_by_file: dict[str, frozenset[str]], alert_field: str | None) -> Score:
         """Files labelled ``key``; files with an alert whose ``alert_field`` holds it (any alert if None)."""
         expected = {f for f, keys in expected_by_file.items() if key in keys or alert_field is None}
-        predicted = {f for f, hits in on_file.items() if any(_carries(a, alert_field, key) for a in hits)}
+
+        def hit(f: str, a: Finding) -> bool:
+            if alert_field == "tactics":  # a split tactic (old Defense Evasion) accepts either half
+                return labels.detects(f, key, frozenset(a.tactics))
+            return _carries(a, alert_field, key)
+
+        predicted = {f for f, hits in on_file.items() if any(hit(f, a) for a in hits)}
         return Score(key, len(expected), len(expected & predicted), len(predicted), len(expected & predicted))
 
     phases_of = labels.phases
