@@ -33,6 +33,17 @@ def test_vertical_scan_fires_with_the_scanner_address() -> None:
     assert len(alert.event_refs) == 40
 
 
+def test_scan_from_outside_is_reconnaissance_only() -> None:
+    # The same probing from an external address: Active Scanning (T1595.001), not internal discovery.
+    rows = [conn(i * 0.1, "198.51.100.23", "10.1.1.9", 1000 + i, "REJ") for i in range(40)]
+    (alert,) = run("vertical_port_scan", batch(rows))
+    assert alert.techniques == ("T1595.001",) and alert.tactics == ("reconnaissance",)
+    assert alert.killchain_phases == ("reconnaissance",)
+    many = [conn(i * 0.1, "198.51.100.23", "10.1.1.9", 1000 + i, "REJ") for i in range(120)]
+    (failed,) = run("failed_connections", batch(many))
+    assert failed.tactics == ("reconnaissance",) and "actions-on-objectives" not in failed.killchain_phases
+
+
 def test_vertical_scan_needs_unanswered_ports() -> None:
     # A busy client using many services of one server, all answered: not a scan.
     rows = [conn(i, "10.1.1.5", "10.1.1.9", 1000 + i, "SF") for i in range(40)]

@@ -114,7 +114,8 @@ def findings_to_alerts(analytic: Analytic, findings: pl.DataFrame) -> list[Alert
     alerts = []
     for row in findings.iter_rows(named=True):
         techniques = tuple(row.get("techniques") or analytic.techniques)
-        killchain, ukc = map_phases(techniques, analytic.tactics, analytic.phases)
+        tactics = tuple(row.get("tactics") or analytic.tactics)  # a finding may narrow the tactics
+        killchain, ukc = map_phases(techniques, tactics, analytic.phases)
         refs = tuple(
             EventRef(r["file"], r["record"]) for r in (row["refs"] or [])[:MAX_REFS] if r and r["file"]
         )
@@ -131,7 +132,7 @@ def findings_to_alerts(analytic: Analytic, findings: pl.DataFrame) -> list[Alert
                 time=time,
                 event_refs=refs,
                 techniques=techniques,
-                tactics=analytic.tactics,
+                tactics=tactics,
                 killchain_phases=killchain,
                 ukc_phases=ukc,
                 host=row.get("host"),

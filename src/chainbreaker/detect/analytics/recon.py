@@ -15,9 +15,19 @@ import polars as pl
 
 from chainbreaker.alerts import Level
 from chainbreaker.detect.analytics.base import Analytic, Params, param
-from chainbreaker.detect.analytics.common import empty_findings, evidence_aggs
+from chainbreaker.detect.analytics.common import empty_findings, evidence_aggs, is_private
 from chainbreaker.detect.analytics.network import CONN_COLUMNS, CONN_SOURCES, connections
 from chainbreaker.detect.analytics.registry import register
+
+
+def outside_is_reconnaissance(found: pl.DataFrame) -> pl.DataFrame:
+    """Probing from outside is reconnaissance only (T1595.001 Active Scanning); from inside, a finding
+    keeps its analytic's techniques and tactics (the null ``techniques``/``tactics`` fall back to them)."""
+    outside = ~is_private("src_ip")
+    return found.with_columns(
+        pl.when(outside).then(pl.lit(["T1595.001"])).alias("techniques"),
+        pl.when(outside).then(pl.lit(["reconnaissance"])).alias("tactics"),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,17 +69,21 @@ class _ScanAnalytic(Analytic):
             .filter((pl.col("targets") >= p.min_targets) & (pl.col("failed_targets") >= p.min_failed_targets))
         )
         span = (pl.col("_last") - pl.col("time")).dt.total_seconds()
-        return found.with_columns(
-            pl.format(
-                "{} probed {} distinct {} ({} unanswered or refused) in {} s over {} connections",
-                pl.col("src_ip"),
-                pl.col("targets"),
-                pl.lit(self.label),
-                pl.col("failed_targets"),
-                span,
-                pl.col("count"),
-            ).alias("explanation")
-        ).sort("time")
+        return (
+            outside_is_reconnaissance(found)
+            .with_columns(
+                pl.format(
+                    "{} probed {} distinct {} ({} unanswered or refused) in {} s over {} connections",
+                    pl.col("src_ip"),
+                    pl.col("targets"),
+                    pl.lit(self.label),
+                    pl.col("failed_targets"),
+                    span,
+                    pl.col("count"),
+                ).alias("explanation")
+            )
+            .sort("time")
+        )
 
 
 @register
@@ -176,12 +190,16 @@ class FailedConnections(Analytic):
             & (pl.col("failed_n") / pl.col("total") >= p.min_failed_ratio)
             & (pl.col("targets") >= p.min_targets)
         )
-        return found.with_columns(
-            pl.format(
-                "{} had {} of {} connections fail (no answer or refused) towards {} distinct targets",
-                pl.col("src_ip"),
-                pl.col("failed_n"),
-                pl.col("total"),
-                pl.col("targets"),
-            ).alias("explanation")
-        ).sort("time")
+        return (
+            outside_is_reconnaissance(found)
+            .with_columns(
+                pl.format(
+                    "{} had {} of {} connections fail (no answer or refused) towards {} distinct targets",
+                    pl.col("src_ip"),
+                    pl.col("failed_n"),
+                    pl.col("total"),
+                    pl.col("targets"),
+                ).alias("explanation")
+            )
+            .sort("time")
+        )
