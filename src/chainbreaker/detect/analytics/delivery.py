@@ -10,12 +10,7 @@ import polars as pl
 from chainbreaker.alerts import Level
 from chainbreaker.detect.analytics.base import Params, param
 from chainbreaker.detect.analytics.common import SelectorAnalytic, col_or_null
-from chainbreaker.detect.analytics.host import (
-    PROCESS_COLUMNS,
-    PROCESS_SOURCES,
-    is_process_creation,
-    with_process_names,
-)
+from chainbreaker.detect.analytics.host import ParentStartsChild
 from chainbreaker.detect.analytics.http import UPDATE_HOSTS, host_in
 from chainbreaker.detect.analytics.registry import register
 
@@ -36,39 +31,19 @@ SCRIPT_HOSTS_AND_LOLBINS = (
 
 
 @register
-class UserAppSpawnsScriptHost(SelectorAnalytic):
+class UserAppSpawnsScriptHost(ParentStartsChild):
     id = "office_spawns_script_host"
     name = "Document, mail or browser process starts a script host or LOLBin"
     phases = ("delivery", "exploitation")
     techniques = ("T1566.001", "T1204.002", "T1059")
     tactics = ("initial-access", "execution")
-    sources = PROCESS_SOURCES
-    columns = PROCESS_COLUMNS
     level = Level.high
-    group_by = ("host", "_parent", "_image")
+    parents = USER_APPS
+    children = SCRIPT_HOSTS_AND_LOLBINS
     description = (
         "An Office application, mail client, PDF reader or browser is the parent of a script host or a "
         "LOLBin (Sysmon 1 / Security 4688): the usual first step of a malicious attachment or download."
     )
-
-    def prepare(self, events: pl.DataFrame) -> pl.DataFrame:
-        return with_process_names(events.filter(is_process_creation()))
-
-    def selector(self) -> pl.Expr:
-        return pl.col("_parent").is_in(USER_APPS) & pl.col("_image").is_in(SCRIPT_HOSTS_AND_LOLBINS)
-
-    def aggs(self) -> list[pl.Expr]:
-        return [pl.col("process_command_line").drop_nulls().first().alias("_example")]
-
-    def explain(self) -> pl.Expr:
-        return pl.format(
-            "{} started {} {} time(s) on {}; e.g. {}",
-            pl.col("_parent"),
-            pl.col("_image"),
-            pl.col("count"),
-            pl.col("host"),
-            pl.col("_example").fill_null("(no command line)"),
-        )
 
 
 #: File name endings and MIME types of Windows executables and scripts.

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import polars as pl
 
-from chainbreaker.detect.analytics.common import lower_base
+from chainbreaker.detect.analytics.common import SelectorAnalytic, lower_base
 
 #: Process-creation events: Sysmon 1 and Security 4688.
 PROCESS_SOURCES = frozenset({"windows.sysmon", "windows.security"})
@@ -43,3 +45,33 @@ def cmdline() -> pl.Expr:
 
 def with_process_names(events: pl.DataFrame) -> pl.DataFrame:
     return events.with_columns(image().alias("_image"), parent().alias("_parent"), cmdline().alias("_cmd"))
+
+
+class ParentStartsChild(SelectorAnalytic):
+    """A process of one family (``parents``) starting a process of another (``children``), counted per
+    host, parent and child name, with an example command line (Sysmon 1 / Security 4688)."""
+
+    parents: ClassVar[tuple[str, ...]]
+    children: ClassVar[tuple[str, ...]]
+    sources = PROCESS_SOURCES
+    columns = PROCESS_COLUMNS
+    group_by = ("host", "_parent", "_image")
+
+    def prepare(self, events: pl.DataFrame) -> pl.DataFrame:
+        return with_process_names(events.filter(is_process_creation()))
+
+    def selector(self) -> pl.Expr:
+        return pl.col("_parent").is_in(self.parents) & pl.col("_image").is_in(self.children)
+
+    def aggs(self) -> list[pl.Expr]:
+        return [pl.col("process_command_line").drop_nulls().first().alias("_example")]
+
+    def explain(self) -> pl.Expr:
+        return pl.format(
+            "{} started {} {} time(s) on {}; e.g. {}",
+            pl.col("_parent"),
+            pl.col("_image"),
+            pl.col("count"),
+            pl.col("host"),
+            pl.col("_example").fill_null("(no command line)"),
+        )
