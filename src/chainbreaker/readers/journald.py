@@ -24,7 +24,7 @@ from chainbreaker.readers.authparse import auth_source, parse_messages, program_
 from chainbreaker.readers.base import DEFAULT_BATCH_SIZE, InputFile, Reader, ReadReport
 from chainbreaker.readers.registry import register
 from chainbreaker.readers.syslog import FACILITIES, SEVERITIES
-from chainbreaker.readers.textlines import event_refs, iter_lines, line_at, to_text
+from chainbreaker.readers.textlines import event_refs, iter_lines, json_objects, line_at, to_text
 
 _JOURNAL_KEYS = re.compile(rb'"(?:__REALTIME_TIMESTAMP|__CURSOR|__MONOTONIC_TIMESTAMP)"\s*:')
 
@@ -54,19 +54,9 @@ class JournaldJsonReader(Reader):
         for first, lines in iter_lines(file, batch_size):
             rows: list[dict[str, str | None]] = []
             numbers: list[int] = []
-            for index, line in enumerate(lines):
-                if not line.strip():
-                    continue
-                try:
-                    obj = orjson.loads(line)
-                except orjson.JSONDecodeError as exc:
-                    report.warn(file.name, first + index, f"invalid JSON: {exc.msg}")
-                    continue
-                if not isinstance(obj, dict):
-                    report.warn(file.name, first + index, "invalid JSON: not an object")
-                    continue
+            for number, obj in json_objects(file, report, first, lines):
                 rows.append({key: _value(value) for key, value in obj.items()})
-                numbers.append(first + index)
+                numbers.append(number)
             if rows:
                 report.count(file.name, len(rows))
                 yield self._normalise(rows, file.name, numbers)

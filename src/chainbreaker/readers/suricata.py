@@ -30,6 +30,7 @@ from chainbreaker.readers.textlines import (
     event_refs,
     flatten_json,
     iter_lines,
+    json_objects,
     line_at,
     parse_timestamp,
     rows_frame,
@@ -122,18 +123,7 @@ class SuricataEveReader(Reader):
 
 def _line_events(file: InputFile, report: ReadReport) -> Iterator[tuple[int, dict[str, Any]]]:
     for first, lines in iter_lines(file, 65_536):
-        for index, line in enumerate(lines):
-            if not line.strip():
-                continue
-            try:
-                obj = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                report.warn(file.name, first + index, f"invalid JSON: {exc.msg}")
-                continue
-            if isinstance(obj, dict):
-                yield first + index, obj
-            else:
-                report.warn(file.name, first + index, "invalid JSON: not an object")
+        yield from json_objects(file, report, first, lines)
 
 
 def _array_events(file: InputFile, report: ReadReport | None) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 import polars as pl
 
-from chainbreaker.readers.base import InputFile
+from chainbreaker.readers.base import InputFile, ReadReport
 
 #: Bytes read per system call; lines are cut out of these blocks.
 _BLOCK = 1 << 22
@@ -58,6 +58,25 @@ def iter_lines(file: InputFile, batch_size: int) -> Iterator[tuple[int, list[str
         pending.append(text[:-1] if text.endswith("\r") else text)
     if pending:
         yield number, pending
+
+
+def json_objects(
+    file: InputFile, report: ReadReport, first: int, lines: list[str]
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each JSON-object line; blank lines are passed over, every other line
+    that is not a JSON object is a counted warning (the rest of the batch is still read)."""
+    for index, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            report.warn(file.name, first + index, f"invalid JSON: {exc.msg}")
+            continue
+        if isinstance(obj, dict):
+            yield first + index, obj
+        else:
+            report.warn(file.name, first + index, "invalid JSON: not an object")
 
 
 def line_at(file: InputFile, number: int) -> str | None:

@@ -27,6 +27,7 @@ from chainbreaker.readers.textlines import (
     flatten_json,
     head_lines,
     iter_lines,
+    json_objects,
     line_at,
     ndjson_frame,
     parse_timestamp,
@@ -209,19 +210,9 @@ class ZeekJsonReader(Reader):
         """The slow path for a batch with damaged lines: each bad line is a counted warning."""
         rows: list[dict[str, str | None]] = []
         numbers: list[int] = []
-        for index, line in enumerate(lines):
-            if not line.strip():
-                continue
-            try:
-                obj = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                report.warn(file.name, first + index, f"invalid JSON: {exc.msg}")
-                continue
-            if not isinstance(obj, dict):
-                report.warn(file.name, first + index, "invalid JSON: not an object")
-                continue
+        for number, obj in json_objects(file, report, first, lines):
             rows.append(flatten_json(obj, {}))
-            numbers.append(first + index)
+            numbers.append(number)
         return rows_frame(rows), numbers
 
     def fetch(self, file: InputFile, record: int) -> dict[str, Any] | None:
