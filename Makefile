@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint types unit setup clean bench
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py src/chainbreaker/readers/_evtxflat.c
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,postgres,spark]'

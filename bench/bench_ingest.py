@@ -17,6 +17,9 @@ temporary folder (never copied) until it holds >= 400,000 records. Measured:
 
 Prints one line per figure (wall time and CPU time of all processes), the load average before and
 after, and a JSON summary. The machine is shared: wall figures are noisy, CPU figures less so.
+Each ingest line says which EVTX flattening ran: ``compiled`` (the ``_evtxflat`` extension) or
+``Python`` (not built, an older ``--src``, or ``CHAINBREAKER_PURE_PYTHON=1`` in the environment,
+which the measured processes inherit: run the script once with and once without it to compare).
 """
 
 from __future__ import annotations
@@ -42,13 +45,15 @@ _MEASURE = """
 import resource, sys, time
 from pathlib import Path
 from chainbreaker.readers import ReadReport, write_parquet_parts
+from chainbreaker.readers import evtx
 report = ReadReport()
 started = time.perf_counter()
 parts = write_parquet_parts([sys.argv[1]], Path(sys.argv[2]), report, int(sys.argv[3]), workers=2)
 seconds = time.perf_counter() - started
 peak_main = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 peak_worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(report.records, report.skipped, len(parts), seconds, peak_main, peak_worker)
+native = getattr(evtx, "NATIVE", None) is not None
+print(report.records, report.skipped, len(parts), seconds, peak_main, peak_worker, int(native))
 """
 
 
@@ -105,7 +110,7 @@ def ingest(folder: Path, out: Path, batch_size: int, src: str | None = None) -> 
         env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
     result = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
     cpu = cpu_seconds() - cpu
-    records, skipped, parts, seconds, rss_main, rss_worker = result.stdout.split()
+    records, skipped, parts, seconds, rss_main, rss_worker, native = result.stdout.split()
     return {
         "records": int(records),
         "skipped": int(skipped),
@@ -115,6 +120,7 @@ def ingest(folder: Path, out: Path, batch_size: int, src: str | None = None) -> 
         "records_per_s": int(records) / float(seconds),
         "rss_main_mb": int(rss_main) / 1024,
         "rss_worker_mb": int(rss_worker) / 1024,
+        "flattening": "compiled" if native == "1" else "Python",
     }
 
 
@@ -152,7 +158,8 @@ def main() -> None:
                   f"{f['seconds']:.2f} s wall, {f['records_per_s']:,.0f} records/s, "
                   f"{f['cpu_seconds']:.2f} CPU s")  # fmt: skip
         run = summary["ingest"] = ingest(folder, base / "out-speed", args.batch_size, args.src)
-        print(f"(b) chainbreaker ingest -> Parquet, 2 workers: {run['records']:,} records, "
+        print(f"(b) chainbreaker ingest -> Parquet, 2 workers, {run['flattening']} flattening: "
+              f"{run['records']:,} records, "
               f"{run['seconds']:.2f} s wall, {run['records_per_s']:,.0f} records/s, "
               f"{run['cpu_seconds']:.2f} CPU s, {run['parts']} part files, peak RSS main "
               f"{run['rss_main_mb']:.0f} MB, largest worker {run['rss_worker_mb']:.0f} MB")  # fmt: skip
@@ -168,7 +175,8 @@ def main() -> None:
             data = repeated(files, repeats, base / label)
             mem = ingest(data, base / f"out-{label}", args.memory_batch_size, args.src)
             summary[f"memory_{label}"] = mem
-            print(f"(c) {label}: {mem['records']:,} records, {mem['seconds']:.1f} s, peak RSS main "
+            print(f"(c) {label}, {mem['flattening']} flattening: {mem['records']:,} records, "
+                  f"{mem['seconds']:.1f} s, peak RSS main "
                   f"{mem['rss_main_mb']:.0f} MB, largest worker {mem['rss_worker_mb']:.0f} MB")  # fmt: skip
         small, large = summary["memory_small"], summary["memory_large"]
         ratio = (large["rss_main_mb"] + large["rss_worker_mb"]) / (

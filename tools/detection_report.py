@@ -27,7 +27,10 @@ from chainbreaker.evaluate.labels import FileLabels, load_labels
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "chainbreaker"]
-SHIPPED = ROOT / "src" / "chainbreaker" / "rules" / "sigma"
+#: The whole shipped rule folder (base rules under sigma/ and the correlation rules under
+#: correlation/), as a hunt without --sigma loads it; pass 1 and 2 used sigma/ only, so the
+#: shipped correlation rules did not run in their figures.
+SHIPPED = ROOT / "src" / "chainbreaker" / "rules"
 #: Pre-v19 Defense Evasion = today's Stealth + Defense Impairment.
 SPLIT = {"stealth": {"stealth", "defense-impairment"}}
 

@@ -8,38 +8,14 @@ Phishing (Sysmon, WKS-05) -> C2 beacon seen only by Zeek on 10.0.0.5 -> credenti
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import polars as pl
+from store_scenario import T0, make_alert
 
 from chainbreaker.alerts import Alert, Level
 from chainbreaker.correlate import EntityLearner, EntityLinks, build_incidents
-from chainbreaker.events import EventRef, conform
-from chainbreaker.frameworks import parse_attack_tags, phases_for
-
-T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
-
-
-def make_alert(
-    rule: str, level: Level, minutes: float, tags: list[str], detector: str = "sigma", **kw
-) -> Alert:
-    """An alert as the detectors build one: tags parsed and phases mapped by chainbreaker.frameworks."""
-    techniques, tactics = parse_attack_tags(tags)
-    killchain, ukc = phases_for(techniques, tactics)
-    time = T0 + timedelta(minutes=minutes)
-    return Alert(
-        rule_id=rule,
-        title=kw.pop("title", rule),
-        level=level,
-        detector=detector,
-        time=time,
-        event_refs=(EventRef(kw.pop("file", "scenario.evtx"), int(minutes * 10) + len(rule)),),
-        techniques=techniques,
-        tactics=tactics,
-        killchain_phases=killchain,
-        ukc_phases=ukc,
-        **kw,
-    )
+from chainbreaker.events import conform
 
 
 def scenario_alerts() -> list[Alert]:

@@ -48,3 +48,25 @@ def wait_for(check: Callable[[], bool], seconds: float = 60.0, step: float = 0.2
             return True
         time.sleep(step)
     return check()
+
+
+def ssh_failure(n: int, source: str = "203.0.113.7", host: str = "bastion") -> str:
+    """A failed SSH password from one ``source``, ``n`` seconds after 10:00:00."""
+    return f"{_header(n, host)} Failed password for invalid user admin from {source} port {40000 + n} ssh2\n"
+
+
+ZEEK_CONN_HEADER = (
+    "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n"
+    "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\t"
+    "orig_bytes\tresp_bytes\tconn_state\n"
+    "#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tstring\n"
+)
+
+
+def zeek_probe(n: int, scanner: str = "10.1.2.3", target: str = "10.1.2.9") -> str:
+    """A Zeek conn record: ``scanner`` probing port 1000+n of ``target`` (no answer or refused)."""
+    state = "S0" if n % 2 else "REJ"
+    return (
+        f"{1709287200 + n}.000000\tC{n:06d}\t{scanner}\t{40000 + n}\t{target}\t{1000 + n}\ttcp\t-\t-\t0\t0\t"
+        f"{state}\n"
+    )

@@ -11,6 +11,7 @@ from chainbreaker.detect.sigma.rules import RuleSet
 PSLOCKDOWN = r"HKLM\System\CurrentControlSet\Control\SESSION MANAGER\Environment\__PSLockdownPolicy"
 POLICY = r"HKLM\SOFTWARE\Microsoft\PowerShell\1\ShellIds\Microsoft.PowerShell\ExecutionPolicy"
 POWERSHELL = r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe"
+MACHINE_CLSID = r"HKLM\SOFTWARE\Classes\CLSID\{00000000-1111-2222-3333-444444444444}"
 
 CASES = [
     # Constrained Language Mode removed (value deleted: Sysmon 12, no Details) -> fires.
@@ -152,6 +153,74 @@ MORE = [
             "EventType": "SetValue",
             "Image": r"C:\Windows\system32\lsass.exe",
             "TargetObject": r"HKLM\SAM\SAM\Domains\Builtin\Aliases\00000221\C",
+        },
+        False,
+    ),
+    # Pass 3. BITS payload rule: a thumbnail URL with a query string -> does not; a script from a
+    # vendor CDN -> does not.
+    (
+        "bits_payload_download",
+        "bits",
+        {"EventID": "59", "url": "https://img.example-cdn.net/tenant/BB1a.img?w=100&h=100"},
+        False,
+    ),
+    (
+        "bits_payload_download",
+        "bits",
+        {"EventID": "59", "url": "https://oneclient.sfx.ms/Win/Prod/21.0/OneDriveSetup.exe"},
+        False,
+    ),
+    # Web worker LogonUser network logon (4624 type 3, Advapi) -> fires; type 8 from IIS -> not.
+    (
+        "webserver_explicit_credential_logon",
+        "security",
+        {
+            "EventID": "4624",
+            "LogonType": "3",
+            "LogonProcessName": "Advapi  ",
+            "ProcessName": r"C:\Windows\System32\inetsrv\w3wp.exe",
+        },
+        True,
+    ),
+    (
+        "webserver_explicit_credential_logon",
+        "security",
+        {
+            "EventID": "4624",
+            "LogonType": "8",
+            "LogonProcessName": "Advapi  ",
+            "ProcessName": r"C:\Windows\System32\inetsrv\w3wp.exe",
+        },
+        False,
+    ),
+    # Event Log crash: the shared (unsplit) service group -> fires; a crash of explorer -> not.
+    (
+        "eventlog_service_crash_report",
+        "sysmon1",
+        {
+            "Image": r"C:\Windows\System32\WerFault.exe",
+            "ParentImage": r"C:\Windows\System32\svchost.exe",
+            "ParentCommandLine": r"C:\Windows\System32\svchost.exe -k LocalServiceNetworkRestricted",
+        },
+        True,
+    ),
+    # Share of a whole drive -> fires.
+    ("share_added_on_system_folder", "security", {"EventID": "5142", "ShareLocalPath": "C:\\"}, True),
+    # ... but not the default administrative share of that drive.
+    (
+        "share_added_on_system_folder",
+        "security",
+        {"EventID": "5142", "ShareName": "\\\\*\\C$", "ShareLocalPath": "C:\\"},
+        False,
+    ),
+    # Machine-wide COM registration pointing to ProgramData -> not the per-user hijack.
+    (
+        "com_server_user_hive_staging_path",
+        "sysmon13",
+        {
+            "EventType": "SetValue",
+            "TargetObject": MACHINE_CLSID + r"\InprocServer32\(Default)",
+            "Details": r"C:\ProgramData\helper.dll",
         },
         False,
     ),

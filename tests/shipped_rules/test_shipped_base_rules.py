@@ -29,7 +29,7 @@ SYSMON = ("windows.sysmon", "Microsoft-Windows-Sysmon/Operational", "Microsoft-W
 
 #: kind -> (source, channel, provider, event id or None to take the event's EventID)
 KINDS: dict[str, tuple[str, str, str, int | None]] = {
-    **{f"sysmon{n}": (*SYSMON, n) for n in (1, 3, 7, 8, 10, 11, 12, 13, 17, 20, 21)},
+    **{f"sysmon{n}": (*SYSMON, n) for n in (1, 2, 3, 7, 8, 10, 11, 12, 13, 17, 18, 20, 21)},
     "security": ("windows.security", "Security", "Microsoft-Windows-Security-Auditing", None),
     "system": ("windows.system", "System", "", None),
     "application": ("windows.application", "Application", "", None),
@@ -115,7 +115,7 @@ def test_rule_files_follow_the_house_style() -> None:
     # One collection over every file, so that correlation references resolve across files.
     collection = SigmaCollection.load_ruleset([str(RULES)], collect_errors=True)
     assert not collection.errors, collection.errors
-    assert len(collection.rules) == len(CASES) + 11  # base rules + correlation documents
+    assert len(collection.rules) == len(CASES) + 13  # base rules + correlation documents
     for rule in collection.rules:
         path = rule.source
         if True:

@@ -152,6 +152,38 @@ def ssh_failures(ips: int) -> list[dict[str, Any]]:
     ]
 
 
+def backup_registry(registry_session: str) -> list[dict[str, Any]]:
+    """A Backup Operators logon (backup privilege, no debug privilege), then winreg over IPC$."""
+    return [
+        security(
+            0,
+            4672,
+            SubjectUserName="backup-svc",
+            SubjectLogonId="0x5a1f",
+            PrivilegeList="SeBackupPrivilege\r\n\t\t\tSeRestorePrivilege",
+        ),
+        security(
+            2,
+            5145,
+            SubjectUserName="backup-svc",
+            SubjectLogonId=registry_session,
+            ShareName="\\\\*\\IPC$",
+            RelativeTargetName="winreg",
+        ),
+    ]
+
+
+PIPES = ["srvsvc", "wkssvc", "samr", "lsarpc", "winreg", "svcctl", "atsvc", "epmapper", "eventlog", "ntsvcs"]
+
+
+def pipe_probe(distinct: int) -> list[dict[str, Any]]:
+    """Twelve remote pipe connections through the SMB server (image System) over distinct pipes."""
+    return [
+        sysmon(i * 2, 18, EventType="ConnectPipe", Image="System", PipeName="\\" + PIPES[i % distinct])
+        for i in range(12)
+    ]
+
+
 CASES: dict[str, tuple[Callable[[], list[dict[str, Any]]], Callable[[], list[dict[str, Any]]]]] = {
     "windows_brute_force_account": (lambda: failures(10), lambda: failures(10, step=40)),
     "windows_password_spraying": (lambda: spray(10, 1), lambda: spray(10, 2) + console_failures(12)),
@@ -171,6 +203,10 @@ CASES: dict[str, tuple[Callable[[], list[dict[str, Any]]], Callable[[], list[dic
     "ransom_note_spread": (lambda: notes(30), lambda: notes(120)),
     "mass_file_write": (lambda: writes(1), lambda: writes(2)),
     "ssh_brute_force_source": (lambda: ssh_failures(1), lambda: ssh_failures(10)),
+    # Same logon session -> fires; the registry opened from another session -> does not.
+    "backup_operator_remote_registry": (lambda: backup_registry("0x5a1f"), lambda: backup_registry("0x77c0")),
+    # Ten different pipes within a minute -> fires; a console reusing six pipes -> does not.
+    "remote_named_pipe_enumeration": (lambda: pipe_probe(10), lambda: pipe_probe(6)),
     "ssh_brute_force_then_login": (
         lambda: (
             [

@@ -8,29 +8,11 @@ from pathlib import Path
 
 import pytest
 import stix2
+from sim_runs import ATTACKS
 
 from chainbreaker.detect.intel.loaders import load_indicators
-from chainbreaker.simulate import SimConfig, simulate
 from chainbreaker.simulate.intel import FeedIndicator
 from chainbreaker.simulate.model import KILLCHAIN_PHASE_IDS
-
-SMALL = {
-    "lockbit": SimConfig(hosts=4, days=0.15, noise=10, seed=21),
-    "clop": SimConfig(hosts=4, days=0.15, noise=10, seed=22),
-    "blackcat": SimConfig(hosts=4, days=0.15, noise=10, seed=23),
-    "benign": SimConfig(hosts=3, days=0.05, noise=10, seed=24),
-}
-ATTACKS = ("lockbit", "clop", "blackcat")
-
-
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    out = {}
-    for name, config in SMALL.items():
-        folder = tmp_path_factory.mktemp(name)
-        simulate(name, folder, config)
-        out[name] = folder
-    return out
 
 
 @pytest.mark.parametrize("name", ATTACKS)

@@ -10,30 +10,13 @@ from pathlib import Path
 import orjson
 import polars as pl
 import pytest
+from sim_runs import ATTACKS, SMALL
 
 from chainbreaker.frameworks import technique
 from chainbreaker.readers import ReadReport, read_paths
 from chainbreaker.simulate import SimConfig, scenario_names, simulate
 from chainbreaker.simulate.model import KILLCHAIN_PHASE_IDS
 from chainbreaker.simulate.network import ZEEK_SCHEMAS
-
-SMALL = {
-    "lockbit": SimConfig(hosts=5, days=0.2, noise=20, seed=11),
-    "clop": SimConfig(hosts=4, days=0.2, noise=20, seed=12),
-    "blackcat": SimConfig(hosts=5, days=0.2, noise=20, seed=13),
-    "benign": SimConfig(hosts=4, days=0.2, noise=20, seed=14),
-}
-ATTACKS = ("lockbit", "clop", "blackcat")
-
-
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    out = {}
-    for name, config in SMALL.items():
-        folder = tmp_path_factory.mktemp(name)
-        simulate(name, folder, config)
-        out[name] = folder
-    return out
 
 
 def truth(folder: Path) -> list[dict]:

@@ -11,7 +11,7 @@ import pytest
 from chainbreaker.detect.sigma import compile_yaml
 from chainbreaker.detect.sigma.engine import SigmaEngine
 from chainbreaker.engines.spark.backend import glob_regex, java_regex
-from chainbreaker.engines.spark.job import read_events, run_rules
+from chainbreaker.engines.spark.job import DISTINCT_CAP, read_events, run_rules
 from chainbreaker.events import conform
 
 pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
@@ -138,14 +138,16 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pl.DataFram
     return folder, frame
 
 
+# cap 0: no column's distinct values reach the driver, so every leaf runs row-wise in Spark SQL
+@pytest.mark.parametrize("cap", [DISTINCT_CAP, 0], ids=["decided-on-distinct-values", "row-wise"])
 def test_every_leaf_kind_matches_the_same_events_on_both_engines(
-    spark: Any, dataset: tuple[Path, pl.DataFrame]
+    spark: Any, dataset: tuple[Path, pl.DataFrame], cap: int
 ) -> None:
     folder, frame = dataset
     rules = compile_yaml(RULES).rules
     assert len(rules) == 9
     embedded = _matched(SigmaEngine(rules).matches(frame))
-    run = run_rules(spark, read_events(spark, [str(folder)]), rules)
+    run = run_rules(spark, read_events(spark, [str(folder)]), rules, distinct_cap=cap)
     assert _matched(run.matches) == embedded
     # and the expected events, so that "both wrong" cannot pass; ``a\.txt$`` misses "a.txt\n"
     # as Rust's regex does (``$`` is the end of the text), and Java's ``$`` would not

@@ -23,6 +23,8 @@ XSS_TITLE = "Encoded PowerShell <svg onload=alert(3)>"
 
 
 def make_alert(rule: str, level: Level, minutes: float, tags: list[str], **kw: Any) -> Alert:
+    """An alert as the detectors build one: tags parsed and phases mapped by chainbreaker.frameworks
+    (the correlation tests build theirs with it too)."""
     techniques, tactics = parse_attack_tags(tags)
     killchain, ukc = phases_for(techniques, tactics)
     return Alert(
@@ -41,6 +43,14 @@ def make_alert(rule: str, level: Level, minutes: float, tags: list[str], **kw: A
 
 
 def scenario_alerts() -> list[Alert]:
+    # The second incident: one attacker against one Linux host, seen in auth.log by the analytics.
+    ssh: dict[str, Any] = {
+        "detector": "analytic",
+        "host": "web-01",
+        "user": "root",
+        "src_ip": "198.51.100.7",
+        "file": "auth.log",
+    }
     return [
         make_alert(
             "phish-attachment",
@@ -89,26 +99,10 @@ def scenario_alerts() -> list[Alert]:
             user=XSS_USER,
         ),
         make_alert(
-            "ssh-brute-force",
-            Level.high,
-            600,
-            ["attack.credential-access", "attack.t1110.001"],
-            detector="analytic",
-            host="web-01",
-            user="root",
-            src_ip="198.51.100.7",
-            file="auth.log",
+            "ssh-brute-force", Level.high, 600, ["attack.credential-access", "attack.t1110.001"], **ssh
         ),
         make_alert(
-            "ssh-login-after-failures",
-            Level.critical,
-            610,
-            ["attack.initial-access", "attack.t1078"],
-            detector="analytic",
-            host="web-01",
-            user="root",
-            src_ip="198.51.100.7",
-            file="auth.log",
+            "ssh-login-after-failures", Level.critical, 610, ["attack.initial-access", "attack.t1078"], **ssh
         ),
         make_alert(
             "noisy-low", Level.low, 20, ["attack.discovery", "attack.t1082"], host="KIOSK-9", user="CORP\\bob"

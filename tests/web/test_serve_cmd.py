@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2 as httpx  # the test client of starlette also uses httpx2 (httpx is deprecated there)
 import orjson
 
 from chainbreaker.store import save_result

@@ -120,9 +120,6 @@ def hunt_command(
         config=load_config(config).data if config is not None else None,
     )
     if engine == "spark":  # docs/SCALE.md
-        stderr.print(
-            "note: the Spark engine runs Sigma rules and correlation; not analytics, verdicts, intel"
-        )
         from chainbreaker.engines.spark.hunt import spark_hunt
 
         conf = dict(item.split("=", 1) for item in spark_conf if "=" in item)

@@ -1,4 +1,5 @@
-"""`chainbreaker watch PATH... [--syslog udp://HOST:PORT] [--store PATH] [--webhook URL] [--state DIR]`."""
+"""`chainbreaker watch PATH... [--syslog udp://HOST:PORT] [--store PATH] [--webhook URL] [--state DIR]
+[--intel FEED] [--config FILE] [--no-analytics] [--analytics-window 1h]`."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import typer
 
 from chainbreaker.cli.app import FORMAT_OPTION, OutputFormat, app
 from chainbreaker.cli.render import print_json, stderr
+from chainbreaker.config import load_config
 from chainbreaker.errors import UsageError
 from chainbreaker.live.syslog_server import parse_endpoint
 from chainbreaker.live.watcher import DEFAULT_INTERVAL, Watcher, WatchOptions
-from chainbreaker.pipeline import HuntOptions, sigma_detector
+from chainbreaker.live.windows import parse_duration
+from chainbreaker.pipeline import HuntOptions, builtin_detectors, sigma_detector
 
 
 @app.command("watch")
@@ -39,6 +42,26 @@ def watch_command(
         help="Folder for read positions and alerts (survives restarts).",
     ),
     interval: float = typer.Option(DEFAULT_INTERVAL, "--interval", min=0.05, help="Seconds between polls."),
+    analytics: bool = typer.Option(
+        True, "--analytics/--no-analytics", help="Run the behavioural analytics over a sliding window."
+    ),
+    analytics_window: str | None = typer.Option(
+        None,
+        "--analytics-window",
+        help="History the analytics see per source (1h, 90m, 1d). Default: their longest bucket, >= 1h.",
+    ),
+    verdicts: bool = typer.Option(
+        True, "--verdicts/--no-verdicts", help="Turn Suricata alerts and Zeek notices into alerts."
+    ),
+    intel: list[Path] = typer.Option(
+        [], "--intel", help="Indicator file: STIX 2.1 bundle, MISP JSON, CSV or text list (repeatable)."
+    ),
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        "-c",
+        help="TOML config: \\[analytics.<id>], \\[correlate], \\[assets] (as for hunt).",
+    ),
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Follow logs and syslog, detect and correlate as events arrive, until interrupted (Ctrl-C / SIGTERM)."""
@@ -47,6 +70,14 @@ def watch_command(
     missing = [p for p in paths or [] if not p.exists()]
     if missing:
         raise UsageError(f"no such file or folder: {missing[0]}")
+    window = None
+    if analytics_window is not None:
+        window = parse_duration(analytics_window)
+        if window is None or not window:
+            raise UsageError(
+                f"--analytics-window {analytics_window!r}: expected a duration such as 1h or 90m"
+            )
+    settings = load_config(config).data if config is not None else None
     options = WatchOptions(
         paths=list(paths or []),
         syslog=[parse_endpoint(url) for url in syslog],
@@ -54,13 +85,19 @@ def watch_command(
         store=store,
         webhook=webhook,
         interval=interval,
+        correlate_config=dict(settings or {}),
+        analytics_window=window,
     )
-    detector, _ = sigma_detector(HuntOptions(sigma=sigma))
+    hunt_options = HuntOptions(
+        sigma=sigma, analytics=analytics, verdicts=verdicts, intel=intel, config=settings
+    )
+    detector, _ = sigma_detector(hunt_options)
+    detectors = builtin_detectors(hunt_options)
 
     def say(message: str) -> None:
         stderr.print(message, highlight=False)
 
-    watcher = Watcher(options, detector, notify=say)
+    watcher = Watcher(options, detector, notify=say, detectors=detectors)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         watcher.stop()
@@ -68,7 +105,12 @@ def watch_command(
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     inputs = [str(p) for p in options.paths] + [e.name for e in options.syslog]
-    say(f"watching {', '.join(inputs)} with {len(detector.engine.rules)} rules (state in {state})")
+    extra = [d.name for d in detectors]
+    say(
+        f"watching {', '.join(inputs)} with {len(detector.engine.rules)} rules, "
+        f"{len(detector.correlations)} correlation rules{', ' if extra else ''}{', '.join(extra)} "
+        f"(state in {state})"
+    )
     watcher.run()
     summary = {
         "events": watcher.state.total_events,

@@ -1,7 +1,9 @@
 """What ``watch`` remembers across restarts, saved atomically in one file of its state folder.
 
 One snapshot holds the read position of every followed file (inode, byte offset, lines before
-it), the events counted per input, the next syslog record number and every alert raised so far.
+it), the events counted per input, the next syslog record number, every alert raised so far, the
+findings of windowed detectors (:mod:`.findings`) and which generation of window files
+(:mod:`.snapshot`: the rows correlation rules and analytics still need) belongs to it.
 It is written to a temporary file, flushed to disk and renamed over the old one
 (:func:`os.replace` is atomic), and only *after* the events it covers were detected and their
 alerts added to it: a crash before the rename leaves the previous snapshot, whose offsets point
@@ -19,9 +21,12 @@ from pathlib import Path
 
 from chainbreaker.alerts import Alert
 from chainbreaker.errors import ChainbreakerError
+from chainbreaker.live.findings import Finding
 
 STATE_FILE = "watch-state.pickle"
-STATE_VERSION = 1
+STATE_VERSION = 2
+#: Older snapshot versions that load by filling the fields added since with their defaults.
+_UPGRADABLE = (1,)
 
 
 class StateError(ChainbreakerError, OSError):
@@ -46,6 +51,9 @@ class WatchState:
     notified: dict[str, tuple[int, int, int]] = field(
         default_factory=dict
     )  # incident -> (score, level, phase)
+    findings: list[Finding] = field(default_factory=list)  # windowed alerts that may still grow
+    window_generation: int = 0  # the window files written with this snapshot (0: none)
+    window_files: dict[str, str] = field(default_factory=dict)  # window name -> file in that generation
 
     @property
     def total_events(self) -> int:
@@ -64,8 +72,11 @@ def load_state(folder: Path) -> WatchState:
             version, state = pickle.load(fh)
     except (OSError, pickle.UnpicklingError, EOFError, ValueError) as exc:
         raise StateError(f"unreadable watch state: {exc}", str(path)) from exc
-    if version != STATE_VERSION or not isinstance(state, WatchState):
+    if (version != STATE_VERSION and version not in _UPGRADABLE) or not isinstance(state, WatchState):
         raise StateError(f"watch state of another version ({version})", str(path))
+    for name, default in (("findings", []), ("window_generation", 0), ("window_files", {})):
+        if name not in state.__dict__:  # a version 1 snapshot: nothing windowed yet
+            setattr(state, name, default)
     return state
 
 

@@ -3,14 +3,18 @@
 One *tick* (every ``interval`` seconds):
 
 1. read what was appended to followed files and what syslog delivered;
-2. run the Sigma rules over the new events (the same compiled rules and engine as ``hunt``,
-   evaluated batch by batch as events arrive);
-3. commit: add the new alerts and the new file positions to the state and save it atomically
-   (:mod:`chainbreaker.live.state`), so a restart neither re-reads nor skips an event;
-4. when alerts were added, correlate every alert so far into incidents (kill-chain correlation
-   is cheap next to detection and regroups old alerts with new ones), upsert them into the store
-   as one run, and post incidents that are new or escalated (higher score, level or furthest
-   kill-chain phase) to the webhook.
+2. run the per-event detectors over the new events (the Sigma rules, with the same compiled rules
+   and engine as ``hunt``; sensor verdicts; indicator matching), then re-evaluate the windowed
+   ones over their bounded history plus the new events (Sigma correlation rules, behavioural
+   analytics: :mod:`chainbreaker.live.detection`);
+3. commit: write the windows' rows as a new generation of Arrow IPC files
+   (:mod:`chainbreaker.live.snapshot`), then add the new alerts, the new file positions and that
+   generation to the state and save it atomically (:mod:`chainbreaker.live.state`), so a restart
+   neither re-reads nor skips an event and never counts a window row twice;
+4. when alerts were added or grew, correlate every alert so far into incidents (kill-chain
+   correlation is cheap next to detection and regroups old alerts with new ones), upsert them
+   into the store as one run, and post incidents that are new or escalated (higher score, level
+   or furthest kill-chain phase) to the webhook.
 """
 
 from __future__ import annotations
@@ -19,14 +23,18 @@ import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from chainbreaker import __version__
 from chainbreaker.alerts import Alert
 from chainbreaker.correlate import build_incidents
+from chainbreaker.detect.base import Detector
 from chainbreaker.detect.sigma.detector import SigmaDetector
 from chainbreaker.incidents import Incident
+from chainbreaker.live.detection import LiveDetection
+from chainbreaker.live.snapshot import read_generation, remove_other_generations, write_generation
 from chainbreaker.live.state import load_state, save_state
 from chainbreaker.live.syslog_server import Endpoint, SyslogReceiver, syslog_batch
 from chainbreaker.live.tail import FileTailer
@@ -46,6 +54,7 @@ class WatchOptions:
     webhook: str | None = None
     interval: float = DEFAULT_INTERVAL
     correlate_config: dict[str, Any] = field(default_factory=dict)
+    analytics_window: timedelta | None = None  # None: the longest analytics bucket, at least 1 h
 
 
 @dataclass
@@ -57,12 +66,22 @@ class TickResult:
 
 
 class Watcher:
-    def __init__(self, options: WatchOptions, detector: SigmaDetector, notify: Notify | None = None) -> None:
+    def __init__(
+        self,
+        options: WatchOptions,
+        detector: SigmaDetector,
+        notify: Notify | None = None,
+        detectors: Sequence[Detector] = (),
+    ) -> None:
+        """``detectors``: those beside Sigma (``pipeline.builtin_detectors``: analytics, verdicts, intel)."""
         self.options = options
         self.detector = detector
-        detector.min_rows = 1  # evaluate every tick's events at once, however few
         self.notify = notify or (lambda message: None)
         self.state = load_state(options.state_dir)
+        folder, generation = options.state_dir, self.state.window_generation
+        rows = read_generation(folder, generation, self.state.window_files)
+        remove_other_generations(folder, generation)  # leftovers of a commit cut short
+        self.detection = LiveDetection(detector, detectors, self.state, rows, options.analytics_window)
         own = [options.state_dir] + (
             [Path(options.store)] if options.store and "://" not in options.store else []
         )
@@ -92,6 +111,9 @@ class Watcher:
                 self.tick()
                 time.sleep(max(0.0, self.options.interval - (time.monotonic() - started)))
             self.tick()  # what arrived while stopping
+            if self.detection.pending:
+                self.detection.force_analytics()
+                self.tick()
         finally:
             self.close()
 
@@ -101,9 +123,7 @@ class Watcher:
         changed = False
         for update in self.tailer.poll(self.state, self.report):
             changed = True
-            alerts = self._detect(update.batches)
-            self.state.alerts.extend(alerts)
-            new_alerts.extend(alerts)
+            new_alerts += self.detection.observe(update.batches)
             self.state.files[update.path] = update.position
             if update.events:
                 self.state.count(update.path, update.events)
@@ -112,24 +132,28 @@ class Watcher:
             changed = True
             batch = syslog_batch(lines, source, self.state.syslog_records + 1)
             self.state.syslog_records += len(lines)
-            alerts = self._detect((batch,))
-            self.state.alerts.extend(alerts)
-            new_alerts.extend(alerts)
+            new_alerts += self.detection.observe((batch,))
             self.state.count(source, batch.height)
             result.events += batch.height
-        if changed:
-            save_state(self.options.state_dir, self.state)  # the commit point
+        new_alerts += self.detection.windows()
+        if changed or self.detection.dirty:
+            self.commit()
         result.alerts = len(new_alerts)
         if new_alerts:
             result.incidents, result.notified = self.publish(new_alerts)
         return result
 
-    def _detect(self, batches: Sequence[Any]) -> list[Alert]:
-        alerts: list[Alert] = []
-        for batch in batches:
-            if batch.height:
-                alerts.extend(self.detector.observe(batch))
-        return alerts
+    def commit(self) -> None:
+        """Save windows (a new generation) and then the state naming it: the commit point."""
+        folder = self.options.state_dir
+        if self.detection.dirty:
+            generation = self.state.window_generation + 1
+            files = write_generation(folder, generation, self.detection.window_rows())
+            self.state.window_generation, self.state.window_files = generation, files
+        save_state(folder, self.state)
+        if self.detection.dirty:
+            remove_other_generations(folder, self.state.window_generation)
+            self.detection.dirty = False
 
     def incidents(self) -> list[Incident]:
         return build_incidents(self.state.alerts, None, self.options.correlate_config or None)
@@ -158,7 +182,7 @@ class Watcher:
             if notified:
                 save_state(self.options.state_dir, self.state)
         if new_alerts:
-            self.notify(f"{len(new_alerts)} new alerts; {len(incidents)} incidents")
+            self.notify(f"{len(new_alerts)} new or updated alerts; {len(incidents)} incidents")
         return len(incidents), notified
 
     def document(self, incidents: list[Incident]) -> dict[str, Any]:
@@ -178,5 +202,5 @@ class Watcher:
             "incidents": [i.as_dict() for i in incidents],
             "stats": stats,
             "warnings": [w.as_dict() for w in self.report.warnings[-1000:]],
-            "skipped_reasons": [],
+            "skipped_reasons": self.detection.skipped_reasons(),
         }

@@ -4,11 +4,18 @@ Damage never stops a file: the parser runs with ``skip_errors=True`` and every r
 skips (reported as a Python ``RuntimeWarning``) becomes a counted :class:`ReadWarning`. A file cut
 short (fewer chunks than its header announces, or a partial last chunk) is detected from the file
 header and warned about, with the lost records estimated from the header's next record id.
+
+Records are flattened by the compiled ``_evtxflat`` extension when it is built (``setup.py``;
+optional, so a machine without a compiler still installs): it parses each record's JSON in C and
+emits exactly the lists the Python path (orjson + :func:`flatten_event`) builds, and hands any
+record it does not take (invalid JSON, duplicate keys, odd shapes) to that Python path, errors
+included. ``CHAINBREAKER_PURE_PYTHON=1`` forces the Python path (tests, comparisons).
 """
 
 from __future__ import annotations
 
 import io
+import os
 import re
 import struct
 import warnings
@@ -16,11 +23,33 @@ from collections.abc import Iterator
 from typing import IO, Any, ClassVar
 
 import orjson
+import polars as pl
 from evtx import PyEvtxParser
 
 from chainbreaker.readers.base import InputFile, ReadReport
 from chainbreaker.readers.registry import register
-from chainbreaker.readers.windows_fields import FILE, RECORD, Rows, WindowsReader, flatten_event
+from chainbreaker.readers.windows_fields import (
+    FILE,
+    RECORD,
+    Rows,
+    WindowsReader,
+    flatten_event,
+    frame_columns,
+)
+
+try:
+    from chainbreaker.readers import _evtxflat  # type: ignore[attr-defined]
+except ImportError:  # not built (no compiler at install time): the Python path
+    _evtxflat = None
+
+#: The compiled flattening, unless missing or disabled by ``CHAINBREAKER_PURE_PYTHON=1``.
+NATIVE: Any = (
+    _evtxflat
+    if _evtxflat is not None
+    and os.environ.get("CHAINBREAKER_PURE_PYTHON", "") in ("", "0")
+    and (_evtxflat.FILE, _evtxflat.RECORD) == (FILE, RECORD)
+    else None
+)
 
 MAGIC = b"ElfFile\x00"
 HEADER_SIZE = 4096
@@ -53,6 +82,8 @@ class EvtxReader(WindowsReader):
         except (OSError, RuntimeError, ValueError) as exc:
             report.warn(name, None, f"unreadable EVTX: {exc}", skipped=0)
             return
+        if NATIVE is not None and rows.columnar is None:
+            rows.columnar = _NativeColumns()
         last_id = 0
         done = False
         while not done:
@@ -88,6 +119,10 @@ class EvtxReader(WindowsReader):
 
 def _fill(records: Iterator[Any], rows: Rows, batch_size: int, last_id: int, name: str) -> tuple[int, bool]:
     """Pull records into ``rows`` until it holds ``batch_size``; returns (last header record id, done)."""
+    if NATIVE is not None:
+        batch = rows.columnar.batch if isinstance(rows.columnar, _NativeColumns) else None
+        result: tuple[int, bool] = NATIVE.fill(records, rows, batch, batch_size, last_id, name, _flatten_item)
+        return result
     loads = orjson.loads
     add = rows.add
     for item in records:
@@ -100,6 +135,38 @@ def _fill(records: Iterator[Any], rows: Rows, batch_size: int, last_id: int, nam
         if rows.rows >= batch_size:
             return last_id, False
     return last_id, True
+
+
+def _flatten_item(item: Any, name: str) -> tuple[list[str], list[Any]]:
+    """One record the compiled path hands back: the Python flattening of :func:`_fill`."""
+    event = orjson.loads(item["data"]).get("Event") or {}
+    keys = [FILE, RECORD]
+    values: list[Any] = [name, (event.get("System") or {}).get("EventRecordID", item["event_record_id"])]
+    flatten_event(event, keys, values)
+    return keys, values
+
+
+class _NativeColumns:
+    """The rows of a batch as the compiled path keeps them: per channel and field list, one Arrow
+    string buffer per field (no Python str per value), handed to Polars through the Arrow
+    PyCapsule interface; the frames have the column names, order and types of :meth:`Rows.take`."""
+
+    __slots__ = ("batch",)
+
+    def __init__(self) -> None:
+        self.batch = NATIVE.Batch()
+
+    def take(self) -> list[pl.DataFrame]:
+        out = []
+        for _channel, groups in self.batch.take(frame_columns):
+            frames = []
+            for records, columns in groups:
+                frame = pl.DataFrame(columns)
+                # RECORD is column 1 of every field list (evtx._fill), never renamed by frame_columns
+                frame.insert_column(1, pl.Series(RECORD, records, dtype=pl.Int64))
+                frames.append(frame)
+            out.append(frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal"))
+        return out
 
 
 def _source(file: InputFile) -> tuple[str | IO[bytes], bytes]:

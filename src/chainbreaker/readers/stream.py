@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import polars as pl
 
@@ -48,7 +48,27 @@ Progress = Callable[[int, int], None]
 
 #: A function applied to every batch inside the worker that read it (both cores, no transfer of the
 #: original batch): a module-level function (it is pickled by name), returning a frame or None.
-Transform = Callable[[pl.DataFrame], "pl.DataFrame | None"]
+BatchFunction = Callable[[pl.DataFrame], "pl.DataFrame | None"]
+
+
+@runtime_checkable
+class BufferingTransform(Protocol):
+    """A transform that may hold batches back to work on several at once (e.g. larger rounds).
+
+    Called with each batch where it was read, it returns the frames it is done with (possibly none,
+    while it buffers); ``flush()`` returns whatever it still holds. The stream calls ``flush`` at the
+    end of every task (a run of consecutive inputs read by one worker), so everything a task read
+    comes out before the task's end: the output order is the same on every run and with any number
+    of workers, as without a transform. It is pickled to each worker, so keep it small and picklable.
+    """
+
+    def __call__(self, batch: pl.DataFrame) -> list[pl.DataFrame]: ...
+
+    def flush(self) -> list[pl.DataFrame]: ...
+
+
+#: What ``read_paths(transform=...)`` takes: a plain function per batch, or a buffering transform.
+Transform = BatchFunction | BufferingTransform
 
 
 @dataclass
@@ -147,7 +167,8 @@ def read_paths(
     ``batch_size`` rows; Windows batches come as one frame per channel. With ``workers`` > 1 and
     more than one task, worker processes are spawned: a script that calls this needs the usual
     ``if __name__ == "__main__":`` guard. ``transform`` (see :data:`Transform`) runs on each batch
-    where it was read; its non-empty results are yielded instead of the batches.
+    where it was read; its non-empty results are yielded instead of the batches (a
+    :class:`BufferingTransform` is flushed at the end of each task).
     """
     report = report if report is not None else ReadReport()
     tasks = plan(paths, report)
@@ -306,8 +327,15 @@ def _get(q: Any, process: Any) -> tuple[str, int, Any]:
 
 
 def _transformed(batches: Iterator[pl.DataFrame], transform: Transform | None) -> Iterator[pl.DataFrame]:
+    """The task's batches through ``transform``: its non-empty results, a buffering one's flushed
+    at the end of the task (so nothing it holds crosses into the next task)."""
     if transform is None:
         yield from batches
+        return
+    if isinstance(transform, BufferingTransform):
+        for batch in batches:
+            yield from (frame for frame in transform(batch) if frame.height)
+        yield from (frame for frame in transform.flush() if frame.height)
         return
     for batch in batches:
         result = transform(batch)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import gc
 from abc import abstractmethod
 from collections.abc import Collection, Iterable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 import polars as pl
 
@@ -103,11 +103,14 @@ class Rows:
     appearance, then arrival order; the same input always gives the same order.
     """
 
-    __slots__ = ("groups", "rows")
+    __slots__ = ("columnar", "groups", "rows")
 
     def __init__(self) -> None:
         self.groups: dict[Any, dict[tuple[str, ...], list[list[Any]]]] = {}
         self.rows = 0
+        #: Rows a compiled reader keeps as column buffers instead (readers/evtx.py); a reader
+        #: fills one or the other, so their frames never interleave.
+        self.columnar: Columnar | None = None
 
     def add(self, keys: list[str], values: list[Any]) -> None:
         """One row: ``keys[i]`` is the column of ``values[i]``."""
@@ -132,23 +135,42 @@ class Rows:
         for kinds in self.groups.values():
             frames = [_group_frame(signature, rows) for signature, rows in kinds.items()]
             out.append(frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal"))
+        if self.columnar is not None:
+            out.extend(self.columnar.take())
         self.groups = {}
         self.rows = 0
         return out
 
 
-def _group_frame(signature: tuple[str, ...], rows: list[list[Any]]) -> pl.DataFrame:
+class Columnar(Protocol):
+    """Rows kept by compiled code, grouped like :class:`Rows`; ``take`` gives one frame per channel."""
+
+    def take(self) -> list[pl.DataFrame]: ...
+
+
+def frame_columns(signature: tuple[str, ...]) -> list[tuple[int, str]]:
+    """(position in the field list, column name) of each column of a group's frame."""
     seen: set[str] = set()
-    series = []
-    for field, column in zip(signature, zip(*rows, strict=True), strict=True):
+    out = []
+    for position, field in enumerate(signature):
         name = RENAMED.get(field, field)  # "host" -> "raw.host", once per group rather than per row
         if name in seen:  # a data field named like a System field (EventData "Version")
             name = DATA_CLASH_PREFIX + name
             if name in seen:
                 continue
         seen.add(name)
-        series.append(pl.Series(name, column, dtype=pl.Int64 if name == RECORD else pl.String))
-    return pl.DataFrame(series)
+        out.append((position, name))
+    return out
+
+
+def _group_frame(signature: tuple[str, ...], rows: list[list[Any]]) -> pl.DataFrame:
+    columns = list(zip(*rows, strict=True))
+    return pl.DataFrame(
+        [
+            pl.Series(name, columns[position], dtype=pl.Int64 if name == RECORD else pl.String)
+            for position, name in frame_columns(signature)
+        ]
+    )
 
 
 class WindowsReader(Reader):

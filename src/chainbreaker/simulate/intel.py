@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import stix2
 
@@ -87,16 +88,18 @@ def feed_bundle(scenario: str, intel: CampaignIntel, window_start: float) -> sti
         first_seen=first_seen,
         **common,
     )
-    objects: list[object] = [provider, actor, campaign]
-    objects.append(
-        stix2.Relationship(
-            id=_id("relationship", scenario, f"{campaign.id}:attributed-to"),
-            relationship_type="attributed-to",
-            source_ref=campaign.id,
-            target_ref=actor.id,
+
+    def relate(source: Any, kind: str, target: Any) -> stix2.Relationship:
+        """A relationship with an id derived from its source and kind, so the feed is stable."""
+        return stix2.Relationship(
+            id=_id("relationship", scenario, f"{source.id}:{kind}"),
+            relationship_type=kind,
+            source_ref=source.id,
+            target_ref=target.id,
             **common,
         )
-    )
+
+    objects: list[object] = [provider, actor, campaign, relate(campaign, "attributed-to", actor)]
     for entry in intel.indicators:
         indicator = stix2.Indicator(
             id=_id("indicator", scenario, entry.pattern),
@@ -110,15 +113,7 @@ def feed_bundle(scenario: str, intel: CampaignIntel, window_start: float) -> sti
             **common,
         )
         objects.append(indicator)
-        objects.append(
-            stix2.Relationship(
-                id=_id("relationship", scenario, f"{indicator.id}:indicates"),
-                relationship_type="indicates",
-                source_ref=indicator.id,
-                target_ref=campaign.id,
-                **common,
-            )
-        )
+        objects.append(relate(indicator, "indicates", campaign))
     report = stix2.Report(
         id=_id("report", scenario, intel.campaign),
         name=f"{intel.campaign}: indicators",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from chainbreaker.simulate import windows
 from chainbreaker.simulate.model import Host, Label
@@ -17,7 +18,17 @@ from chainbreaker.simulate.suricata import Signature, eve_alert, eve_flow
 from chainbreaker.simulate.telemetry import Process, Telemetry
 from chainbreaker.simulate.timefmt import zeek_ts
 
-__all__ = ["ZEEK_SCHEMAS", "Http", "Signature", "connect", "eve_alert", "eve_flow", "is_internal", "resolve"]
+__all__ = [
+    "ZEEK_SCHEMAS",
+    "Http",
+    "Signature",
+    "connect",
+    "eve_alert",
+    "eve_flow",
+    "https",
+    "is_internal",
+    "resolve",
+]
 
 
 def _schema(fields: str, types: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -93,6 +104,28 @@ def _b(v: bool) -> str:
     return "T" if v else "F"
 
 
+def _conn_id(t: float, uid: str, orig_h: str, orig_p: int, resp_h: str, resp_p: int) -> list[str]:
+    """The fields every Zeek log of one connection opens with (``ts uid id.orig_h/p id.resp_h/p``)."""
+    return [zeek_ts(t), uid, orig_h, str(orig_p), resp_h, str(resp_p)]
+
+
+def _sysmon(
+    tel: Telemetry, host: Host, eid: int, t: float, data: dict[str, Any], label: Label | None
+) -> None:
+    """Queue a Sysmon record the network layer writes (3, 22), as the Sysmon service of ``host`` logs it."""
+    record = windows.event(
+        host,
+        "Sysmon",
+        eid,
+        t,
+        data,
+        exec_pid=_sysmon_pid(tel, host),
+        exec_tid=tel.rng.randrange(1000, 9000),
+        user_sid="S-1-5-18",
+    )
+    tel.emit(t, ("winjson", windows.stream_path(host, "Sysmon")), host.name, record, label)
+
+
 def zeek(tel: Telemetry, log: str, t: float, host: str, row: list[str], label: Label | None) -> None:
     """Queue one Zeek TSV row (already formatted) for ``logs/zeek/<log>.log``."""
     tel.emit(t, ("zeek", f"zeek/{log}.log"), host, row, label)
@@ -133,22 +166,7 @@ def connect(
     uid = tel.uid()
     if proc is not None and sysmon and host.is_windows and src == host.ip:
         data = windows.sysmon_network(t, proc, (src, host.fqdn, sport), (dst_ip, dst_name, dst_port), proto)
-        tel.emit(
-            t,
-            ("winjson", windows.stream_path(host, "Sysmon")),
-            host.name,
-            windows.event(
-                host,
-                "Sysmon",
-                3,
-                t,
-                data,
-                exec_pid=_sysmon_pid(tel, host),
-                exec_tid=tel.rng.randrange(1000, 9000),
-                user_sid="S-1-5-18",
-            ),
-            label,
-        )
+        _sysmon(tel, host, 3, t, data, label)
     if state == "SF":
         history = "Dd" if proto == "udp" else "ShADadFf"
     else:
@@ -160,12 +178,7 @@ def connect(
         else (1 if state == "REJ" else 0)
     )
     row = [
-        zeek_ts(t),
-        uid,
-        src,
-        str(sport),
-        dst_ip,
-        str(dst_port),
+        *_conn_id(t, uid, src, sport, dst_ip, dst_port),
         proto,
         service or "-",
         f"{duration:.6f}" if state == "SF" else "-",
@@ -190,12 +203,7 @@ def connect(
             t + 0.05,
             who,
             [
-                zeek_ts(t + 0.05),
-                uid,
-                src,
-                str(sport),
-                dst_ip,
-                str(dst_port),
+                *_conn_id(t + 0.05, uid, src, sport, dst_ip, dst_port),
                 "TLSv13",
                 "TLS_AES_256_GCM_SHA384",
                 "x25519",
@@ -219,12 +227,7 @@ def connect(
             t + 0.04,
             who,
             [
-                zeek_ts(t + 0.04),
-                uid,
-                src,
-                str(sport),
-                dst_ip,
-                str(dst_port),
+                *_conn_id(t + 0.04, uid, src, sport, dst_ip, dst_port),
                 "1",
                 http.method,
                 http.host,
@@ -259,6 +262,28 @@ def connect(
     return uid
 
 
+def https(
+    tel: Telemetry,
+    t: float,
+    host: Host,
+    dst_ip: str,
+    domain: str,
+    proc: Process,
+    *,
+    duration: float,
+    orig_bytes: int,
+    resp_bytes: int,
+    label: Label | None = None,
+    sysmon: bool = True,
+) -> str:
+    """A TLS session from ``proc`` to ``domain`` on 443: :func:`connect` with the server name as both
+    the Sysmon destination host name and the Zeek ssl SNI (how browsers, agents and implants call out)."""
+    return connect(
+        tel, t, host, dst_ip, 443, proc=proc, service="ssl", dst_name=domain, sni=domain,
+        duration=duration, orig_bytes=orig_bytes, resp_bytes=resp_bytes, label=label, sysmon=sysmon,
+    )  # fmt: skip
+
+
 def resolve(
     tel: Telemetry,
     t: float,
@@ -273,22 +298,7 @@ def resolve(
 ) -> None:
     """A DNS lookup: Sysmon 22 of the asking process, Zeek dns (and its conn row) to the resolver."""
     if proc is not None and sysmon and host.is_windows:
-        tel.emit(
-            t + 0.03,
-            ("winjson", windows.stream_path(host, "Sysmon")),
-            host.name,
-            windows.event(
-                host,
-                "Sysmon",
-                22,
-                t + 0.03,
-                windows.sysmon_dns(t + 0.03, proc, name, answers),
-                exec_pid=_sysmon_pid(tel, host),
-                exec_tid=tel.rng.randrange(1000, 9000),
-                user_sid="S-1-5-18",
-            ),
-            label,
-        )
+        _sysmon(tel, host, 22, t + 0.03, windows.sysmon_dns(t + 0.03, proc, name, answers), label)
     sport = tel.port(host)
     uid = tel.uid()
     rcode, rname = (0, "NOERROR") if answers else (3, "NXDOMAIN")
@@ -298,12 +308,7 @@ def resolve(
         t,
         host.name,
         [
-            zeek_ts(t),
-            uid,
-            host.ip,
-            str(sport),
-            resolver,
-            "53",
+            *_conn_id(t, uid, host.ip, sport, resolver, 53),
             "udp",
             str(tel.rng.randrange(1, 65535)),
             "0.021000",
@@ -331,12 +336,7 @@ def resolve(
         t,
         host.name,
         [
-            zeek_ts(t),
-            uid,
-            host.ip,
-            str(sport),
-            resolver,
-            "53",
+            *_conn_id(t, uid, host.ip, sport, resolver, 53),
             "udp",
             "dns",
             "0.021000",

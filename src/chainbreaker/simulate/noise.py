@@ -131,16 +131,13 @@ def _update(host: Host) -> Callable[[Telemetry, float, random.Random], None]:
                 sysmon=False,
             )
         else:
-            net.connect(
+            net.https(
                 tel,
                 t + 0.05,
                 host,
                 site.ip,
-                443,
-                proc=svchost,
-                service="ssl",
-                dst_name=site.domain,
-                sni=site.domain,
+                site.domain,
+                svchost,
                 duration=rng.uniform(0.2, 3),
                 orig_bytes=rng.randrange(1500, 6000),
                 resp_bytes=rng.randrange(3000, 20000),

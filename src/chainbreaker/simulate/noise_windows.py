@@ -109,16 +109,13 @@ def _browse(tel: Telemetry, host: Host, t: float, rng: random.Random) -> None:
             sysmon=rng.random() < 0.3,
         )
     else:
-        net.connect(
+        net.https(
             tel,
             t1,
             host,
             site.ip,
-            443,
-            proc=chrome,
-            service="ssl",
-            dst_name=site.domain,
-            sni=site.domain,
+            site.domain,
+            chrome,
             duration=rng.uniform(0.2, 40),
             orig_bytes=rng.randrange(800, 20000),
             resp_bytes=rng.randrange(3000, 900000),
@@ -211,16 +208,13 @@ def _mail(tel: Telemetry, host: Host, t: float, rng: random.Random) -> None:
         "C:\\Program Files\\Microsoft Office\\root\\Office16\\OUTLOOK.EXE",
         '"C:\\Program Files\\Microsoft Office\\root\\Office16\\OUTLOOK.EXE"',
     )
-    net.connect(
+    net.https(
         tel,
         t,
         host,
         site.ip,
-        443,
-        proc=outlook,
-        service="ssl",
-        dst_name=site.domain,
-        sni=site.domain,
+        site.domain,
+        outlook,
         duration=rng.uniform(1, 30),
         orig_bytes=rng.randrange(2000, 30000),
         resp_bytes=rng.randrange(5000, 500000),

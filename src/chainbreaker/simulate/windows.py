@@ -121,14 +121,21 @@ def event(
 
 
 # -- Sysmon ---------------------------------------------------------------------------------------
-def sysmon_process_create(t: float, p: Process, current_dir: str, session: int) -> dict[str, Any]:
-    parent = p.parent
+def _process_fields(t: float, p: Process) -> dict[str, Any]:
+    """The fields that open every Sysmon event about one process, in the order Sysmon writes them."""
     return {
         "RuleName": "-",
         "UtcTime": utc_time(t),
         "ProcessGuid": p.guid,
         "ProcessId": p.pid,
         "Image": p.image,
+    }
+
+
+def sysmon_process_create(t: float, p: Process, current_dir: str, session: int) -> dict[str, Any]:
+    parent = p.parent
+    return {
+        **_process_fields(t, p),
         "FileVersion": "-",
         "Description": "-",
         "Product": "-",
@@ -154,11 +161,7 @@ def sysmon_network(
     t: float, p: Process, src: tuple[str, str, int], dst: tuple[str, str, int], proto: str = "tcp"
 ) -> dict[str, Any]:
     return {
-        "RuleName": "-",
-        "UtcTime": utc_time(t),
-        "ProcessGuid": p.guid,
-        "ProcessId": p.pid,
-        "Image": p.image,
+        **_process_fields(t, p),
         "User": p.user,
         "Protocol": proto,
         "Initiated": True,
@@ -177,11 +180,7 @@ def sysmon_network(
 
 def sysmon_file(t: float, p: Process, path: str) -> dict[str, Any]:
     return {
-        "RuleName": "-",
-        "UtcTime": utc_time(t),
-        "ProcessGuid": p.guid,
-        "ProcessId": p.pid,
-        "Image": p.image,
+        **_process_fields(t, p),
         "TargetFilename": path,
         "CreationUtcTime": utc_time(t),
         "User": p.user,
@@ -190,11 +189,7 @@ def sysmon_file(t: float, p: Process, path: str) -> dict[str, Any]:
 
 def sysmon_stream_hash(t: float, p: Process, path: str, sha256: str, contents: str) -> dict[str, Any]:
     return {
-        "RuleName": "-",
-        "UtcTime": utc_time(t),
-        "ProcessGuid": p.guid,
-        "ProcessId": p.pid,
-        "Image": p.image,
+        **_process_fields(t, p),
         "TargetFilename": path,
         "CreationUtcTime": utc_time(t),
         "Hash": f"SHA256={sha256}",

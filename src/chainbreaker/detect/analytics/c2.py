@@ -25,7 +25,13 @@ import polars as pl
 
 from chainbreaker.alerts import Level
 from chainbreaker.detect.analytics.base import Analytic, Params, param
-from chainbreaker.detect.analytics.common import empty_findings, evidence_aggs, in_networks, is_private
+from chainbreaker.detect.analytics.common import (
+    empty_findings,
+    evidence_aggs,
+    explained,
+    in_networks,
+    is_private,
+)
 from chainbreaker.detect.analytics.network import CONN_COLUMNS, CONN_SOURCES, connections
 from chainbreaker.detect.analytics.registry import register
 
@@ -64,6 +70,17 @@ def _dispersion_score(median: pl.Expr, mad: pl.Expr) -> pl.Expr:
     )
 
 
+def reportable(include_internal: bool, allow_destinations: tuple[str, ...]) -> pl.Expr:
+    """The connections the C2 analytics may report: not internal-to-internal (unless asked), not to an
+    allow-listed destination."""
+    keep = pl.lit(True)
+    if not include_internal:
+        keep = keep & ~(is_private("src_ip") & is_private("dst_ip"))
+    if allow_destinations:
+        keep = keep & ~in_networks("dst_ip", allow_destinations)
+    return keep
+
+
 def candidate_connections(conns: pl.DataFrame, p: BeaconParams) -> pl.DataFrame:
     """Connections of pairs worth scoring (filters of the module docstring applied).
 
@@ -71,12 +88,9 @@ def candidate_connections(conns: pl.DataFrame, p: BeaconParams) -> pl.DataFrame:
     connections cost one group-by and one semi-join."""
     pairs = conns.lazy().group_by(PAIR).agg(pl.len().alias("_n")).collect()
     service = pl.format("{}/{}", pl.col("proto"), pl.col("dst_port").cast(pl.String).fill_null("0"))
-    keep = ~service.is_in(list(p.ignore_services))
-    if not p.include_internal:
-        keep = keep & ~(is_private("src_ip") & is_private("dst_ip"))
-    if p.allow_destinations:
-        keep = keep & ~in_networks("dst_ip", p.allow_destinations)
-    pairs = pairs.filter(keep)
+    pairs = pairs.filter(
+        ~service.is_in(list(p.ignore_services)) & reportable(p.include_internal, p.allow_destinations)
+    )
     sources = pairs.filter(is_private("src_ip")).get_column("src_ip").n_unique()
     if sources >= p.min_population:
         share = pl.col("src_ip").n_unique().over("dst_ip") / sources
@@ -190,24 +204,20 @@ class LongConnection(Analytic):
     def run(self, events: pl.DataFrame) -> pl.DataFrame:
         p = self.params
         assert isinstance(p, LongConnParams)
-        conns = connections(events)
-        if not p.include_internal:
-            conns = conns.filter(~(is_private("src_ip") & is_private("dst_ip")))
-        if p.allow_destinations:
-            conns = conns.filter(~in_networks("dst_ip", p.allow_destinations))
-        conns = conns.filter(pl.col("duration").is_not_null())
+        conns = connections(events).filter(
+            reportable(p.include_internal, p.allow_destinations) & pl.col("duration").is_not_null()
+        )
         if conns.is_empty():
             return empty_findings()
         pairs = conns.group_by(PAIR).agg(
             *evidence_aggs(), pl.col("duration").max().alias("_max"), pl.col("duration").sum().alias("_sum")
         )
         pairs = pairs.filter(pl.col("_max") >= p.min_duration)
-        return pairs.with_columns(
-            pl.format(
-                "{} -> {}:{}/{}: longest connection {} h, {} connections totalling {} h",
-                *(pl.col(c) for c in PAIR[1:]),  # the pair without its sensor
-                (pl.col("_max") / 3600).round(2),
-                pl.col("count"),
-                (pl.col("_sum") / 3600).round(2),
-            ).alias("explanation")
-        ).sort("time")
+        return explained(
+            pairs,
+            "{} -> {}:{}/{}: longest connection {} h, {} connections totalling {} h",
+            *(pl.col(c) for c in PAIR[1:]),  # the pair without its sensor
+            (pl.col("_max") / 3600).round(2),
+            pl.col("count"),
+            (pl.col("_sum") / 3600).round(2),
+        )

@@ -28,6 +28,12 @@ def conform_columns(events: pl.DataFrame, names: tuple[str, ...]) -> pl.DataFram
     return events.with_columns(pl.lit(None, dtype=pl.String).alias(n) for n in missing) if missing else events
 
 
+def null_if(expr: pl.Expr, placeholders: tuple[str, ...]) -> pl.Expr:
+    """``expr``, null where it holds one of ``placeholders``: logs write ``-`` or an empty string (or a
+    loopback address for a local origin) where there is no value, and a placeholder must not group."""
+    return pl.when(expr.is_in(list(placeholders))).then(None).otherwise(expr)
+
+
 def lower_base(name: str) -> pl.Expr:
     """Lower-case file name of a Windows or POSIX path column (``C:\\x\\Cmd.EXE`` -> ``cmd.exe``)."""
     return pl.col(name).str.to_lowercase().str.replace(r"^.*[\\/]", "")
@@ -77,6 +83,12 @@ def empty_findings() -> pl.DataFrame:
     )
 
 
+def explained(found: pl.DataFrame, template: str, *values: pl.Expr) -> pl.DataFrame:
+    """Findings as ``Analytic.run`` returns them: each row's explanation filled from ``template``
+    (``{}`` placeholders, as ``pl.format``), oldest first."""
+    return found.with_columns(pl.format(template, *values).alias("explanation")).sort("time")
+
+
 @dataclass(frozen=True, slots=True)
 class WindowParams(Params):
     window: str = param("1h", "time bucket that groups matching events into one alert (Polars duration)")
@@ -118,11 +130,16 @@ class SelectorAnalytic(Analytic):
             return empty_findings()
         window = getattr(self.params, "window", "1h")
         hits = hits.with_columns(pl.col("timestamp").dt.truncate(window).alias("_bucket"))
-        grouped = hits.group_by([*self.group_by, "_bucket"]).agg(
+        # maintain_order: groups tied on time come out in input order, the same on every run
+        grouped = hits.group_by([*self.group_by, "_bucket"], maintain_order=True).agg(
             *evidence_aggs(), *entity_aggs(hits, self.group_by), *self.aggs()
         )
         grouped = grouped.filter(self.having())
-        return grouped.with_columns(self.explain().alias("explanation")).drop("_bucket").sort("time")
+        return (
+            grouped.with_columns(self.explain().alias("explanation"))
+            .drop("_bucket")
+            .sort("time", maintain_order=True)
+        )
 
 
 def ipv4_int(name: str) -> pl.Expr:

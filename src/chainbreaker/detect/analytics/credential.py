@@ -8,7 +8,7 @@ import polars as pl
 
 from chainbreaker.alerts import Level
 from chainbreaker.detect.analytics.base import Params, param
-from chainbreaker.detect.analytics.common import SelectorAnalytic, as_hex, col_or_null
+from chainbreaker.detect.analytics.common import SelectorAnalytic, as_hex, col_or_null, null_if
 from chainbreaker.detect.analytics.registry import register
 
 AUTH_SOURCES = frozenset({"windows.security", "linux.auth"})
@@ -19,7 +19,7 @@ AUTH_COLUMNS = (
 
 
 def _blank_to_null(expr: pl.Expr) -> pl.Expr:
-    return pl.when(expr.is_in(["-", "", "::1", "127.0.0.1"])).then(None).otherwise(expr)
+    return null_if(expr, ("-", "", "::1", "127.0.0.1"))
 
 
 def failed_logons(events: pl.DataFrame) -> pl.DataFrame:
@@ -51,15 +51,23 @@ class BruteForceParams(Params):
     min_failures: int = param(10, "failed logons for one account from one origin per bucket")
 
 
-@register
-class BruteForce(SelectorAnalytic):
-    id = "brute_force"
-    name = "Password brute force"
+class FailedLogonAnalytic(SelectorAnalytic):
+    """Thresholds over :func:`failed_logons` (brute force, spraying): one evidence set, read two ways."""
+
     phases = ("exploitation",)
-    techniques = ("T1110.001",)
     tactics = ("credential-access",)
     sources = AUTH_SOURCES
     columns = AUTH_COLUMNS
+
+    def prepare(self, events: pl.DataFrame) -> pl.DataFrame:
+        return failed_logons(events)
+
+
+@register
+class BruteForce(FailedLogonAnalytic):
+    id = "brute_force"
+    name = "Password brute force"
+    techniques = ("T1110.001",)
     level = Level.medium
     params_type = BruteForceParams
     group_by = ("src_ip", "user")
@@ -67,9 +75,6 @@ class BruteForce(SelectorAnalytic):
         "Many failed logons for one account from one origin within a window: Windows 4625/4771/4776 and "
         "syslog (sshd) authentication failures."
     )
-
-    def prepare(self, events: pl.DataFrame) -> pl.DataFrame:
-        return failed_logons(events)
 
     def selector(self) -> pl.Expr:
         return pl.lit(True)
@@ -100,14 +105,10 @@ class SprayParams(Params):
 
 
 @register
-class PasswordSpray(SelectorAnalytic):
+class PasswordSpray(FailedLogonAnalytic):
     id = "password_spray"
     name = "Password spraying"
-    phases = ("exploitation",)
     techniques = ("T1110.003",)
-    tactics = ("credential-access",)
-    sources = AUTH_SOURCES
-    columns = AUTH_COLUMNS
     level = Level.high
     params_type = SprayParams
     group_by = ("src_ip",)
@@ -115,9 +116,6 @@ class PasswordSpray(SelectorAnalytic):
         "Failed logons for many distinct accounts from one origin, each tried only a few times: one "
         "password against many accounts (Windows 4625/4771/4776, syslog)."
     )
-
-    def prepare(self, events: pl.DataFrame) -> pl.DataFrame:
-        return failed_logons(events)
 
     def selector(self) -> pl.Expr:
         return pl.col("user").is_not_null()

@@ -1,9 +1,20 @@
-"""``AnalyticsDetector``: keeps the needed columns of the needed sources, runs every analytic at the end."""
+"""``AnalyticsDetector``: keeps the needed columns of the needed sources, runs every analytic at the end.
+
+Memory: the kept rows of a source move to an Arrow IPC file in a temporary folder each time they
+pass ``spill_rows``; ``finish`` reads back, per analytic, only that analytic's columns of its sources
+(a projected ``pl.scan_ipc``), so the process holds one analytic's input at a time instead of every
+kept column of every source (docs/ANALYTICS.md, "Memory").
+"""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+import weakref
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -11,12 +22,21 @@ import polars as pl
 from chainbreaker.alerts import Alert
 from chainbreaker.detect.analytics.base import BASE_COLUMNS, MAX_REFS, Analytic, map_phases
 from chainbreaker.detect.analytics.common import conform_columns
-from chainbreaker.detect.analytics.network import CONN_COLUMNS, CONN_SOURCES, expand, reduce_batch
+from chainbreaker.detect.analytics.network import (
+    CONN_COLUMNS,
+    CONN_SOURCES,
+    REDUCED_COLUMNS,
+    expand,
+    reduce_batch,
+)
 from chainbreaker.detect.base import Detector
 from chainbreaker.events import EventRef
 
 #: Concatenate a source's latest kept batches into one chunk once this many have accumulated.
 COMPACT_EVERY = 64
+
+#: Rows of one source kept in memory before they are written to a spill file (None: never spill).
+SPILL_ROWS = 100_000
 
 
 class AnalyticsDetector(Detector):
@@ -25,19 +45,21 @@ class AnalyticsDetector(Detector):
     ``observe`` projects each batch early: only rows of sources some analytic needs, only the
     columns those analytics read; connection records (Zeek conn, Suricata flow) are reduced further
     to time, reference, endpoints and sizes with Categorical strings (network.reduce_batch), so
-    days of hourly-rotated conn logs fit in memory as one time line. ``finish`` concatenates per
-    source and runs each analytic once.
+    days of hourly-rotated conn logs fit in memory as one time line. Past ``spill_rows`` rows, a
+    source's kept rows go to an Arrow IPC file (lz4) in a temporary folder. ``finish`` runs each
+    analytic once over its own columns of its sources, read back from the spill files and memory.
     """
 
     name = "analytics"
     description = "behavioural analytics per kill-chain phase (scans, brute force, beaconing, ...)"
 
-    def __init__(self, analytics: list[Analytic] | None = None) -> None:
+    def __init__(self, analytics: list[Analytic] | None = None, spill_rows: int | None = SPILL_ROWS) -> None:
         if analytics is None:
             from chainbreaker.detect.analytics.registry import build_analytics
 
             analytics = build_analytics()
         self.analytics = analytics
+        self.spill_rows = spill_rows
         self._columns: dict[str, list[str]] = defaultdict(list)
         for analytic in analytics:
             for source in analytic.sources:
@@ -46,8 +68,12 @@ class AnalyticsDetector(Detector):
                     if column not in wanted:
                         wanted.append(column)
         self._kept: dict[str, list[pl.DataFrame]] = defaultdict(list)
-        self._cache: dict[frozenset[str], pl.DataFrame] = {}
         self._fresh: dict[str, int] = defaultdict(int)
+        self._rows: dict[str, int] = defaultdict(int)  # rows in memory per source
+        self._spilled: dict[str, list[Path]] = defaultdict(list)
+        self._seen: dict[str, dict[str, None]] = defaultdict(dict)  # kept columns, first-seen order
+        self._folder: Path | None = None
+        self._remove_folder: Callable[[], Any] | None = None  # a weakref.finalize: runs once at most
         self._skipped: list[str] = []
 
     def observe(self, batch: pl.DataFrame) -> list[Alert]:
@@ -62,26 +88,52 @@ class AnalyticsDetector(Detector):
             rows = rows.select([c for c in columns if c in rows.columns])
             if source in CONN_SOURCES:
                 rows = reduce_batch(conform_columns(rows, CONN_COLUMNS))
+            self._seen[source].update(dict.fromkeys(rows.columns))
             kept = self._kept[source]
             kept.append(rows)
+            self._rows[source] += rows.height
             self._fresh[source] += 1
-            if self._fresh[source] >= COMPACT_EVERY:  # thousands of rotated files: few, large chunks
+            if self.spill_rows is not None and self._rows[source] >= self.spill_rows:
+                self._spill(source)
+            elif self._fresh[source] >= COMPACT_EVERY:  # thousands of rotated files: few, large chunks
                 kept[-COMPACT_EVERY:] = [pl.concat(kept[-COMPACT_EVERY:], how="diagonal_relaxed").rechunk()]
                 self._fresh[source] = 0
         return []
 
+    def _spill(self, source: str) -> None:
+        """Write the source's rows in memory to the next spill file and drop them from memory."""
+        if self._folder is None:
+            self._folder = Path(tempfile.mkdtemp(prefix="chainbreaker-analytics-"))
+            # removed by finish(), or when the detector is collected without finishing
+            self._remove_folder = weakref.finalize(self, shutil.rmtree, self._folder, True)
+        frame = pl.concat(self._kept[source], how="diagonal_relaxed")
+        path = self._folder / f"{source}-{len(self._spilled[source]):05d}.arrow"  # source names: [a-z._]
+        frame.write_ipc(path, compression="lz4")
+        self._spilled[source].append(path)
+        self._kept[source] = []
+        self._rows[source] = self._fresh[source] = 0
+
     def events_for(self, analytic: Analytic) -> pl.DataFrame | None:
-        """The kept events of the analytic's sources (None when there are none)."""
-        key = frozenset(analytic.sources)
-        events = self._cache.get(key)
-        if events is None:
-            frames = [f for s in sorted(analytic.sources) for f in self._kept.get(s, [])]
-            if not frames:
-                return None
-            events = pl.concat(frames, how="diagonal_relaxed")
-            if "failed" in events.columns:
-                events = expand(events)
-            self._cache[key] = events
+        """The kept events of the analytic's sources, its own columns only (None when there are none).
+
+        Each call reads them afresh (spill files projected to those columns, plus the rows still in
+        memory): the frame belongs to the caller and is the only copy that ``finish`` holds.
+        """
+        sources = sorted(analytic.sources)
+        parts: list[pl.LazyFrame] = []
+        for source in sources:  # in the order rows arrived: a source's spill files, then its rows in memory
+            parts += [pl.scan_ipc(path) for path in self._spilled.get(source, [])]
+            parts += [frame.lazy() for frame in self._kept.get(source, [])]
+        if not parts:
+            return None
+        wanted = set(BASE_COLUMNS) | set(analytic.columns)
+        if CONN_SOURCES & set(sources):
+            wanted |= set(REDUCED_COLUMNS)  # what reduce_batch kept instead of the declared columns
+        present = dict.fromkeys(c for s in sources for c in self._seen.get(s, {}))
+        projected = [c for c in present if c in wanted]
+        events = pl.concat(parts, how="diagonal_relaxed").select(projected).collect()
+        if "failed" in events.columns:
+            events = expand(events)
         missing = [c for c in analytic.columns if c not in events.columns]
         return events.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in missing)
 
@@ -101,9 +153,16 @@ class AnalyticsDetector(Detector):
                 )
                 continue
             alerts.extend(findings_to_alerts(analytic, findings))
-        self._kept.clear()
-        self._cache.clear()
+        self._clear()
         return sorted(alerts, key=lambda a: (a.time, a.rule_id))
+
+    def _clear(self) -> None:
+        """Forget the kept rows (live mode feeds the same detector again) and delete the spill files."""
+        for state in (self._kept, self._fresh, self._rows, self._spilled, self._seen):
+            state.clear()
+        if self._remove_folder is not None:
+            self._remove_folder()
+        self._folder = self._remove_folder = None
 
     def skipped_reasons(self) -> list[str]:
         return list(self._skipped)

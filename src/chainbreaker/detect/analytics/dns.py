@@ -15,7 +15,7 @@ import polars as pl
 
 from chainbreaker.alerts import Level
 from chainbreaker.detect.analytics.base import Analytic, Params, param
-from chainbreaker.detect.analytics.common import empty_findings, evidence_aggs
+from chainbreaker.detect.analytics.common import empty_findings, evidence_aggs, explained
 from chainbreaker.detect.analytics.registry import register
 
 _SECOND_LEVEL = r"^(co|com|net|org|gov|ac|edu|ne|or|go|mil|gob|nic)$"
@@ -108,16 +108,15 @@ class DnsTunnel(Analytic):
             & (pl.col("_entropy") >= p.min_entropy)
         )
         found = groups.filter(encoded | (pl.col("_txt") >= p.min_txt_queries))
-        return found.with_columns(
-            pl.format(
-                "{} queried {} unique subdomains of {} (longest label {} chars on average, entropy {} "
-                "bits/char, {} TXT/NULL queries) in {} queries",
-                pl.col("src_ip"),
-                pl.col("_unique"),
-                pl.col("_domain"),
-                pl.col("_longest").round(1),
-                pl.col("_entropy").round(2),
-                pl.col("_txt"),
-                pl.col("count"),
-            ).alias("explanation")
-        ).sort("time")
+        return explained(
+            found,
+            "{} queried {} unique subdomains of {} (longest label {} chars on average, entropy {} "
+            "bits/char, {} TXT/NULL queries) in {} queries",
+            pl.col("src_ip"),
+            pl.col("_unique"),
+            pl.col("_domain"),
+            pl.col("_longest").round(1),
+            pl.col("_entropy").round(2),
+            pl.col("_txt"),
+            pl.col("count"),
+        )

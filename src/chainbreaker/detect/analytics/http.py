@@ -8,7 +8,7 @@ import polars as pl
 
 from chainbreaker.alerts import Level
 from chainbreaker.detect.analytics.base import Analytic, Params, param
-from chainbreaker.detect.analytics.common import empty_findings, evidence_aggs
+from chainbreaker.detect.analytics.common import empty_findings, evidence_aggs, explained, null_if
 from chainbreaker.detect.analytics.registry import register
 
 HTTP_COLUMNS = ("src_ip", "dst_ip", "user_agent", "raw.host", "method", "uri")
@@ -51,25 +51,28 @@ class RareAgentParams(Params):
 
 
 def _http(events: pl.DataFrame) -> pl.DataFrame:
+    """Requests with a client address; ``_ua`` and ``_host`` are null where Zeek wrote no value."""
     return events.filter(pl.col("src_ip").is_not_null()).with_columns(
-        pl.when(pl.col("user_agent").is_in(["-", ""]))
-        .then(None)
-        .otherwise(pl.col("user_agent"))
-        .alias("_ua"),
-        pl.when(pl.col("raw.host").is_in(["-", ""])).then(None).otherwise(pl.col("raw.host")).alias("_host"),
+        null_if(pl.col("user_agent"), ("-", "")).alias("_ua"),
+        null_if(pl.col("raw.host"), ("-", "")).alias("_host"),
     )
 
 
-@register
-class RareUserAgent(Analytic):
-    id = "rare_user_agent"
-    name = "Rare HTTP user agent"
+class HttpC2Analytic(Analytic):
+    """What the HTTP C2 analytics share: Zeek http rows, the same technique and level."""
+
     phases = ("command-and-control",)
     techniques = ("T1071.001",)
     tactics = ("command-and-control",)
     sources = frozenset({"zeek.http"})
     columns = HTTP_COLUMNS
     level = Level.low
+
+
+@register
+class RareUserAgent(HttpC2Analytic):
+    id = "rare_user_agent"
+    name = "Rare HTTP user agent"
     params_type = RareAgentParams
     description = (
         "A user agent (or none at all) used by a single source among many HTTP clients, repeatedly and to "
@@ -102,17 +105,16 @@ class RareUserAgent(Analytic):
             & (pl.col("_dests") <= p.max_destinations)
             & (pl.col("count") >= p.min_requests)
         )
-        return found.with_columns(
-            pl.format(
-                "user agent {} used only by {} ({} requests to {} destination(s): {}); {} HTTP clients seen",
-                pl.col("_ua").str.slice(0, 120),
-                pl.col("src_ip"),
-                pl.col("count"),
-                pl.col("_dests"),
-                pl.col("_hosts").list.join(", "),
-                pl.lit(population),
-            ).alias("explanation")
-        ).sort("time")
+        return explained(
+            found,
+            "user agent {} used only by {} ({} requests to {} destination(s): {}); {} HTTP clients seen",
+            pl.col("_ua").str.slice(0, 120),
+            pl.col("src_ip"),
+            pl.col("count"),
+            pl.col("_dests"),
+            pl.col("_hosts").list.join(", "),
+            pl.lit(population),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,15 +123,9 @@ class MissingHostParams(Params):
 
 
 @register
-class MissingHostHeader(Analytic):
+class MissingHostHeader(HttpC2Analytic):
     id = "http_missing_host"
     name = "HTTP requests without a Host header"
-    phases = ("command-and-control",)
-    techniques = ("T1071.001",)
-    tactics = ("command-and-control",)
-    sources = frozenset({"zeek.http"})
-    columns = HTTP_COLUMNS
-    level = Level.low
     params_type = MissingHostParams
     description = (
         "Repeated HTTP requests with a method but no Host header (HTTP/1.1 requires one; browsers always "
@@ -147,16 +143,11 @@ class MissingHostHeader(Analytic):
         pairs = http.group_by("src_ip", "dst_ip").agg(
             *evidence_aggs(), pl.col("uri").drop_nulls().unique().head(3).alias("_uris")
         )
-        return (
-            pairs.filter(pl.col("count") >= p.min_requests)
-            .with_columns(
-                pl.format(
-                    "{} sent {} requests without Host header to {}: {}",
-                    pl.col("src_ip"),
-                    pl.col("count"),
-                    pl.col("dst_ip"),
-                    pl.col("_uris").list.join(", "),
-                ).alias("explanation")
-            )
-            .sort("time")
+        return explained(
+            pairs.filter(pl.col("count") >= p.min_requests),
+            "{} sent {} requests without Host header to {}: {}",
+            pl.col("src_ip"),
+            pl.col("count"),
+            pl.col("dst_ip"),
+            pl.col("_uris").list.join(", "),
         )

@@ -8,7 +8,13 @@ import polars as pl
 
 from chainbreaker.alerts import Level
 from chainbreaker.detect.analytics.base import Analytic, Params, param
-from chainbreaker.detect.analytics.common import SelectorAnalytic, empty_findings, evidence_aggs, is_private
+from chainbreaker.detect.analytics.common import (
+    SelectorAnalytic,
+    empty_findings,
+    evidence_aggs,
+    explained,
+    is_private,
+)
 from chainbreaker.detect.analytics.host import (
     PROCESS_COLUMNS,
     PROCESS_SOURCES,
@@ -169,14 +175,13 @@ class LargeOutbound(Analytic):
             & (pl.col("_out") >= p.min_ratio * pl.col("_baseline").clip(lower_bound=1))
             & (pl.col("_out") / (pl.col("_out") + pl.col("_in")).clip(lower_bound=1) >= p.min_upload_share)
         )
-        return found.with_columns(
-            pl.format(
-                "{} sent {} MB to {} ({}x its median of {} kB per external destination; {} kB received)",
-                pl.col("src_ip"),
-                (pl.col("_out") / 1e6).round(1),
-                pl.col("dst_ip"),
-                (pl.col("_out") / pl.col("_baseline").clip(lower_bound=1)).round(0),
-                (pl.col("_baseline") / 1e3).round(1),
-                (pl.col("_in") / 1e3).round(1),
-            ).alias("explanation")
-        ).sort("time")
+        return explained(
+            found,
+            "{} sent {} MB to {} ({}x its median of {} kB per external destination; {} kB received)",
+            pl.col("src_ip"),
+            (pl.col("_out") / 1e6).round(1),
+            pl.col("dst_ip"),
+            (pl.col("_out") / pl.col("_baseline").clip(lower_bound=1)).round(0),
+            (pl.col("_baseline") / 1e3).round(1),
+            (pl.col("_in") / 1e3).round(1),
+        )

@@ -15,7 +15,7 @@ import polars as pl
 
 from chainbreaker.alerts import Level
 from chainbreaker.detect.analytics.base import Analytic, Params, param
-from chainbreaker.detect.analytics.common import empty_findings, evidence_aggs, is_private
+from chainbreaker.detect.analytics.common import empty_findings, evidence_aggs, explained, is_private
 from chainbreaker.detect.analytics.network import CONN_COLUMNS, CONN_SOURCES, connections
 from chainbreaker.detect.analytics.registry import register
 
@@ -69,20 +69,15 @@ class _ScanAnalytic(Analytic):
             .filter((pl.col("targets") >= p.min_targets) & (pl.col("failed_targets") >= p.min_failed_targets))
         )
         span = (pl.col("_last") - pl.col("time")).dt.total_seconds()
-        return (
-            outside_is_reconnaissance(found)
-            .with_columns(
-                pl.format(
-                    "{} probed {} distinct {} ({} unanswered or refused) in {} s over {} connections",
-                    pl.col("src_ip"),
-                    pl.col("targets"),
-                    pl.lit(self.label),
-                    pl.col("failed_targets"),
-                    span,
-                    pl.col("count"),
-                ).alias("explanation")
-            )
-            .sort("time")
+        return explained(
+            outside_is_reconnaissance(found),
+            "{} probed {} distinct {} ({} unanswered or refused) in {} s over {} connections",
+            pl.col("src_ip"),
+            pl.col("targets"),
+            pl.lit(self.label),
+            pl.col("failed_targets"),
+            span,
+            pl.col("count"),
         )
 
 
@@ -190,16 +185,11 @@ class FailedConnections(Analytic):
             & (pl.col("failed_n") / pl.col("total") >= p.min_failed_ratio)
             & (pl.col("targets") >= p.min_targets)
         )
-        return (
-            outside_is_reconnaissance(found)
-            .with_columns(
-                pl.format(
-                    "{} had {} of {} connections fail (no answer or refused) towards {} distinct targets",
-                    pl.col("src_ip"),
-                    pl.col("failed_n"),
-                    pl.col("total"),
-                    pl.col("targets"),
-                ).alias("explanation")
-            )
-            .sort("time")
+        return explained(
+            outside_is_reconnaissance(found),
+            "{} had {} of {} connections fail (no answer or refused) towards {} distinct targets",
+            pl.col("src_ip"),
+            pl.col("failed_n"),
+            pl.col("total"),
+            pl.col("targets"),
         )

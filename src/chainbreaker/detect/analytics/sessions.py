@@ -16,6 +16,7 @@ from chainbreaker.detect.analytics.common import (
     col_or_null,
     empty_findings,
     evidence_aggs,
+    explained,
     lower_base,
 )
 from chainbreaker.detect.analytics.registry import register
@@ -73,15 +74,14 @@ class RemoteSessionPersistence(Analytic):
             .sort()
             .alias("_actions"),
         )
-        return found.with_columns(
-            pl.format(
-                "{} logged on to {} over the network from {} and {}",
-                pl.col("user"),
-                pl.col("host"),
-                pl.col("src_ip"),
-                pl.col("_actions").list.join(", "),
-            ).alias("explanation")
-        ).sort("time")
+        return explained(
+            found,
+            "{} logged on to {} over the network from {} and {}",
+            pl.col("user"),
+            pl.col("host"),
+            pl.col("src_ip"),
+            pl.col("_actions").list.join(", "),
+        )
 
 
 #: Programs that take other credentials to run something on another machine.

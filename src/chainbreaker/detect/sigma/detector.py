@@ -1,9 +1,10 @@
 """The Sigma detector: batches in, alerts out; correlation rules evaluated at the end of the stream.
 
 Two ways to run the rules. In a hunt, :meth:`SigmaDetector.worker_transform` gives the reader
-stream a transform that evaluates the rules inside the reader worker processes (both cores, while
-they parse): each worker tags its batches with a private column of compact matches (rule index and
-matched fields per event), and the main process only turns tagged rows into alerts. A batch that
+stream a transform (:class:`WorkerEvaluator`) that evaluates the rules inside the reader worker
+processes (both cores, while they parse), a task's batches at a time: each worker tags its batches
+with a private column of compact matches (rule index and matched fields per event), and the main
+process only turns tagged rows into alerts. A batch that
 arrives untagged (tests, ``--profile-rules``, callers without the transform) is evaluated here,
 gathered into rounds of ``min_rows``. Both give the same alerts.
 """
@@ -12,9 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 import orjson
@@ -27,30 +26,35 @@ from chainbreaker.detect.sigma import ir
 from chainbreaker.detect.sigma.correlation import evaluate_correlations, rule_is_generated, suppressed_rules
 from chainbreaker.detect.sigma.engine import PARTITION_COLUMNS, Plan, RuleMatch, SigmaEngine, drop_absent
 from chainbreaker.detect.sigma.rules import CompiledRule
+from chainbreaker.detect.sigma.worker import (
+    PRIVATE_PREFIX,
+    ROW,
+    WORKER_ROUND_FACTOR,
+    Matched,
+    WorkerEvaluator,
+    WorkerRules,
+    evaluations_column,
+    hits_column,
+    strip_private,
+)
 from chainbreaker.events import EventRef, concat
+
+__all__ = [  # the worker side lives in worker.py; its names callers use are re-exported here
+    "MIN_EVALUATION_ROWS",
+    "PRIVATE_PREFIX",
+    "SigmaDetector",
+    "WorkerEvaluator",
+    "alerts_for",
+    "evaluations_column",
+    "hits_column",
+    "strip_private",
+]
 
 #: Batches are gathered up to this many rows before evaluation: the per-partition cost of the
 #: engine is paid per batch, so many small batches (one per small EVTX file) would waste it.
 MIN_EVALUATION_ROWS = 50_000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ALERT_COLUMNS = ("timestamp", "host", "user", "src_ip", "dst_ip", "process_guid", "parent_process_guid")
-#: Private columns a worker adds to a batch it evaluated, named after the rule set's token (so a
-#: second Sigma detector never reads another one's matches): per event, the rules it matched (index
-#: into the rule list, matched fields as JSON pairs), null for most events; the batch's evaluations.
-PRIVATE_PREFIX = "\x00sigma:"
-_ROW = "\x00sigma:row"
-
-
-def hits_column(token: str) -> str:
-    return f"{PRIVATE_PREFIX}hits:{token}"
-
-
-def evaluations_column(token: str) -> str:
-    return f"{PRIVATE_PREFIX}evaluations:{token}"
-
-
-_HIT_TYPE = pl.List(pl.Struct({"rule": pl.UInt32, "matched": pl.String}))
-Matched = tuple[tuple[str, str], ...]
 
 
 class SigmaDetector(Detector):
@@ -76,6 +80,10 @@ class SigmaDetector(Detector):
         self._kept: dict[str, list[pl.DataFrame]] = {}
         self.records = 0
         self._token: str | None = None  # of the rule set the reader workers evaluate, if they do
+        # One copy of each string and matched-fields tuple the alerts of worker-evaluated batches
+        # hold (host, user, file names, field names and values repeat across many alerts).
+        self._strings: dict[str, str] = {}
+        self._matched: dict[str, Matched] = {}
 
     def observe(self, batch: pl.DataFrame) -> list[Alert]:
         """Split the batch by plan at once (narrow frames), evaluate once enough rows are waiting."""
@@ -88,15 +96,18 @@ class SigmaDetector(Detector):
             self._pending_rows += frame.height
         return self._flush() if self._pending_rows >= self.min_rows else []
 
-    def worker_transform(self) -> partial[pl.DataFrame] | None:
+    def worker_transform(self) -> WorkerEvaluator | None:
         """A reader-stream transform evaluating these rules in the reader workers (None: evaluate here).
 
-        Per-rule timings (``profile``) are only measured in this process.
+        The workers gather each task's batches into one round (up to ``2 * min_rows`` rows,
+        :data:`WORKER_ROUND_FACTOR`). Per-rule timings (``profile``) are only measured in this process.
         """
         if self.engine.profile:
             return None
         self._token = uuid.uuid4().hex
-        return partial(tag_batch, WorkerRules(self._token, tuple(self.engine.rules)))
+        return WorkerEvaluator(
+            WorkerRules(self._token, tuple(self.engine.rules)), WORKER_ROUND_FACTOR * self.min_rows
+        )
 
     def _tagged(self, batch: pl.DataFrame, token: str) -> list[Alert]:
         """Alerts (and correlation rows) of a batch a worker evaluated: see :func:`tag_batch`."""
@@ -105,12 +116,15 @@ class SigmaDetector(Detector):
             self.engine.evaluations += int(batch.get_column(evaluations_column(token))[0])
         for source, channel, code in batch.select(PARTITION_COLUMNS).unique().iter_rows():
             self.engine.plan((source, channel, None if code is None else int(code)))  # skipped_reasons
-        tagged = batch.with_row_index(_ROW).filter(pl.col(hits_name).is_not_null())
+        tagged = batch.with_row_index(ROW).filter(pl.col(hits_name).is_not_null())
         if tagged.is_empty():
             return []
         columns = [c for c in _ALERT_COLUMNS if c in batch.columns]
-        rows = {r[_ROW]: r for r in tagged.select([_ROW, *columns, "event_ref"]).iter_rows(named=True)}
-        hits = tagged.select(_ROW, hits_name).explode(hits_name).unnest(hits_name)
+        rows = {
+            r[ROW]: self._interned(r)
+            for r in tagged.select([ROW, *columns, "event_ref"]).iter_rows(named=True)
+        }
+        hits = tagged.select(ROW, hits_name).explode(hits_name).unnest(hits_name)
         alerts: list[Alert] = []
         kept: dict[str, list[int]] = {}
         generated: dict[int, bool] = {}
@@ -122,12 +136,29 @@ class SigmaDetector(Detector):
             if emit is None:
                 emit = generated[rule_index] = rule_is_generated(rule.id, rule.name, self.suppressed)
             if emit:
-                pairs: Matched = tuple((f, v) for f, v in orjson.loads(matched))
+                pairs = self._matched.get(matched)
+                if pairs is None:
+                    pairs = self._matched[matched] = tuple(
+                        (self._str(f), self._str(v)) for f, v in orjson.loads(matched)
+                    )
                 alerts.append(_alert(rule, rows[row_index], pairs))
         for key, indices in kept.items():
             picked = strip_private(batch)[sorted(set(indices))]
             self._kept.setdefault(key, []).append(drop_absent(picked))
         return alerts
+
+    def _str(self, value: str) -> str:
+        return self._strings.setdefault(value, value)
+
+    def _interned(self, row: dict[str, Any]) -> dict[str, Any]:
+        """The row with its strings (and its event_ref's file name) shared with earlier alerts."""
+        for key, value in row.items():
+            if isinstance(value, str):
+                row[key] = self._str(value)
+        ref = row.get("event_ref")
+        if ref and isinstance(ref.get("file"), str):
+            ref["file"] = self._str(ref["file"])
+        return row
 
     def finish(self) -> list[Alert]:
         alerts = self._flush()
@@ -181,58 +212,6 @@ def alerts_for(match: RuleMatch) -> list[Alert]:
 def _matched(row: dict[str, Any], cited: list[str]) -> Matched:
     """The cited fields the event has, with their values as text: why it matched."""
     return tuple((f, str(row[f])) for f in cited if row.get(f) is not None)
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerRules:
-    """What a reader worker needs to evaluate a rule set; ``token`` names its engine there."""
-
-    token: str
-    rules: tuple[CompiledRule, ...]
-
-
-#: Per worker process: the engine of each rule set (planning and compiled expressions are cached
-#: in it across batches) and each rule's index in the set.
-_WORKER_ENGINES: dict[str, tuple[SigmaEngine, dict[int, int]]] = {}
-
-
-def tag_batch(spec: WorkerRules, batch: pl.DataFrame) -> pl.DataFrame:
-    """The batch with the rules evaluated, in two private columns (:func:`hits_column` and
-    :func:`evaluations_column` of the rule set's token).
-
-    Runs in a reader worker (a reader-stream ``transform``). Only the matches cross to the main
-    process, as compact (rule index, matched fields) pairs on the matched events; the main process
-    builds the alerts (:meth:`SigmaDetector.observe`).
-    """
-    cached = _WORKER_ENGINES.get(spec.token)
-    if cached is None:
-        engine = SigmaEngine(spec.rules)
-        cached = _WORKER_ENGINES[spec.token] = (engine, {id(r): i for i, r in enumerate(engine.rules)})
-    engine, index = cached
-    before = engine.evaluations
-    hits: list[list[dict[str, Any]] | None] = [None] * batch.height
-    for match in engine.matches(batch.with_row_index(_ROW)):
-        rows = match.rows
-        cited = sorted(ir.positive_fields(match.condition) & set(rows.columns))
-        rule = index[id(match.rule)]
-        for row in rows.select([_ROW, *cited]).iter_rows(named=True):
-            pairs = _matched(row, cited)
-            entry = {"rule": rule, "matched": orjson.dumps(pairs).decode()}
-            slot = hits[row[_ROW]]
-            if slot is None:
-                hits[row[_ROW]] = [entry]
-            else:
-                slot.append(entry)
-    return batch.with_columns(
-        pl.Series(hits_column(spec.token), hits, dtype=_HIT_TYPE),
-        pl.lit(engine.evaluations - before, dtype=pl.UInt32).alias(evaluations_column(spec.token)),
-    )
-
-
-def strip_private(batch: pl.DataFrame) -> pl.DataFrame:
-    """The batch without the Sigma workers' private columns (what other detectors see)."""
-    private = [c for c in batch.columns if c.startswith(PRIVATE_PREFIX)]
-    return batch.drop(private) if private else batch
 
 
 def _alert(rule: CompiledRule, row: dict[str, Any], matched: Matched) -> Alert:

@@ -20,7 +20,7 @@ import polars as pl
 from chainbreaker.detect.sigma import ir
 from chainbreaker.detect.sigma.logsources import PartitionKey, Target
 from chainbreaker.detect.sigma.polars_backend import LOWER_PREFIX, PolarsBackend
-from chainbreaker.detect.sigma.prefilter import fold, presence, wanted_literals
+from chainbreaker.detect.sigma.prefilter import FoldCache, presence
 from chainbreaker.detect.sigma.rules import CompiledRule
 from chainbreaker.events import NORMALISED_SCHEMA
 
@@ -70,18 +70,21 @@ def drop_absent(frame: pl.DataFrame) -> pl.DataFrame:
     Event data names with spaces (Windows Defender's ``Threat Name``) are also renamed to the
     space-less names Sigma rules use (``ThreatName``) when no such column exists.
     """
-    counts = frame.null_count().row(0)
-    keep = [
-        c
-        for c, n in zip(frame.columns, counts, strict=True)
-        if n < frame.height or c in NORMALISED_SCHEMA  # alerts and correlations read these
-    ]
-    if len(keep) < frame.width:
-        frame = frame.select(keep)
-    spaced = {c: c.replace(" ", "") for c in keep if " " in c}
+    frame = _without_null_columns(frame)
+    spaced = {c: c.replace(" ", "") for c in frame.columns if " " in c}
     taken = Counter(spaced.values())
     renames = {c: new for c, new in spaced.items() if new not in frame.columns and taken[new] == 1}
     return frame.rename(renames) if renames else frame
+
+
+def _without_null_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame without the original columns that are null in every row (the normalised ones,
+    which alerts and correlations read, are kept)."""
+    counts = frame.null_count().row(0)
+    keep = [
+        c for c, n in zip(frame.columns, counts, strict=True) if n < frame.height or c in NORMALISED_SCHEMA
+    ]
+    return frame.select(keep) if len(keep) < frame.width else frame
 
 
 class SigmaEngine:
@@ -101,6 +104,7 @@ class SigmaEngine:
         self._entries: dict[tuple[int, int], tuple[CompiledRule, ir.Node]] = {}
         self._wanted: dict[tuple[int, tuple[str, ...]], dict[str, list[str]]] = {}
         self._folded: dict[object, _Compiled] = {}
+        self._fold = FoldCache()
 
     def plan(self, key: PartitionKey) -> Plan:
         """The rules (with the target's field names) that run on partitions with this key."""
@@ -149,12 +153,24 @@ class SigmaEngine:
             plan = self.plan(key)
             if plan:
                 groups.setdefault(id(plan), (plan, []))[1].append(rows)
+        if not groups:
+            return
+        # A column null in the whole batch is null in every group: drop those before gathering
+        # rows (a Windows batch has hundreds of columns, each group a few dozen).
+        batch = _without_null_columns(batch)
         for plan, parts in groups.values():
             rows = parts[0] if len(parts) == 1 else pl.concat(parts).sort()
-            yield plan, drop_absent(batch[rows])
+            yield plan, drop_absent(batch if rows.len() == batch.height else batch[rows])
 
-    def evaluate(self, plan: Plan, frame: pl.DataFrame) -> Iterator[RuleMatch]:
-        """The matches of a plan's rules over a frame of its events (from :meth:`split`)."""
+    def evaluate(
+        self, plan: Plan, frame: pl.DataFrame, keep: Sequence[str] | None = None
+    ) -> Iterator[RuleMatch]:
+        """The matches of a plan's rules over a frame of its events (from :meth:`split`).
+
+        Matched rows hold every column of ``frame``; with ``keep``, only those columns and the
+        fields the rule's condition tests positively (what a caller needs to say why it matched,
+        at a fraction of the cost of filtering every column).
+        """
         polars_plan = self._polars_plans.get(id(plan))
         if polars_plan is None:  # keyword string searches read one joined text column here
             polars_plan = tuple((rule, ir.keywords_as_field(node)) for rule, node in plan)
@@ -162,7 +178,7 @@ class SigmaEngine:
         searched = frame
         if any(_searches_keywords(node) for _, node in polars_plan):
             searched = frame.with_columns(keyword_text(frame))
-        yield from self._evaluate(searched, frame, polars_plan)
+        yield from self._evaluate(searched, frame, polars_plan, keep)
 
     def _compiled(self, frame: pl.DataFrame, plan: Plan) -> _Compiled:
         """The plan folded for this frame and turned into Polars expressions (cached across batches)."""
@@ -171,13 +187,13 @@ class SigmaEngine:
         wanted_key = (id(plan), columns)
         wanted = self._wanted.get(wanted_key)
         if wanted is None:
-            wanted = self._wanted[wanted_key] = wanted_literals(set(columns), nodes)
+            wanted = self._wanted[wanted_key] = self._fold.wanted(set(columns), nodes)
         present = presence(frame, wanted)
         key = (id(plan), columns, tuple(sorted(present.items())))
         cached = self._folded.get(key)
         if cached is not None:
             return cached
-        folded = fold(nodes, set(columns), present)
+        folded = self._fold.fold(nodes, set(columns), present)
         live = [(rule, node) for (rule, _), node in zip(plan, folded, strict=True) if node != ir.FALSE]
         backend = PolarsBackend(frame)
         exprs = [backend.expr(node).alias(str(i)) for i, (_, node) in enumerate(live)]
@@ -192,7 +208,14 @@ class SigmaEngine:
             if isinstance(test, ir.StrMatch) and test.field not in (None, ir.KEYWORDS):
                 by_value.setdefault(test.field, []).append(i)
         compiled = _Compiled(
-            live, exprs, [a is not None for a in anchors], first, backend.lowered_exprs(), by_value
+            live,
+            exprs,
+            [a is not None for a in anchors],
+            first,
+            backend.lowered_exprs(),
+            by_value,
+            [frozenset(e.meta.root_names()) for e in exprs],
+            [frozenset(ir.positive_fields(node)) for _, node in live],
         )
         if not backend.data_dependent:  # CIDR / Python-regex leaves embed this frame's values
             if len(self._folded) > 512:
@@ -200,7 +223,9 @@ class SigmaEngine:
             self._folded[key] = compiled
         return compiled
 
-    def _evaluate(self, frame: pl.DataFrame, output: pl.DataFrame, plan: Plan) -> Iterator[RuleMatch]:
+    def _evaluate(
+        self, frame: pl.DataFrame, output: pl.DataFrame, plan: Plan, keep: Sequence[str] | None
+    ) -> Iterator[RuleMatch]:
         """Evaluate over ``frame`` (``output`` plus derived columns); matched rows come from ``output``."""
         self.evaluations += len(plan)
         compiled = self._compiled(frame, plan)
@@ -213,19 +238,29 @@ class SigmaEngine:
             columns = []
             for (rule, _), expr in zip(compiled.live, first, strict=True):
                 start = time.perf_counter()
-                columns.append(prepared.select(expr).to_series())
+                column = prepared.select(expr).to_series()
+                if column.len() != prepared.height:  # a constant (decided on distinct values)
+                    column = pl.repeat(column[0], prepared.height, dtype=pl.Boolean, eager=True).alias(
+                        column.name
+                    )
+                columns.append(column)
                 self.seconds[rule.id] = self.seconds.get(rule.id, 0.0) + time.perf_counter() - start
             masks = pl.DataFrame(columns)
         else:
             masks = prepared.select(first)
         counts = masks.sum().row(0)
         hits = [i for i, count in enumerate(counts) if count]
+        if keep is not None and hits:  # only the columns the caller keeps and the hit rules test
+            wanted = set(keep).union(*(compiled.fields[i] for i in hits))
+            output = output.select([c for c in output.columns if c in wanted])
         narrowed = [i for i in hits if compiled.anchored[i]]
         if narrowed:  # anchors only narrowed the rows: decide those rules on the rows they kept
             start = time.perf_counter()
             kept = masks.select(pl.any_horizontal(str(i) for i in narrowed)).to_series()
             candidates = output.filter(kept)
-            decided = prepared.filter(kept).select([compiled.exprs[i] for i in narrowed])
+            read = set().union(*(compiled.roots[i] for i in narrowed))  # filter only what they read
+            reads = [c for c in prepared.columns if c in read] or prepared.columns[:1]
+            decided = prepared.select(reads).filter(kept).select([compiled.exprs[i] for i in narrowed])
             if self.profile:
                 share = (time.perf_counter() - start) / len(narrowed)
                 for i in narrowed:
@@ -277,6 +312,8 @@ class _Compiled:
     first: list[pl.Expr]  # evaluated over every row: the anchor, or the whole condition
     lowered: list[pl.Expr]
     by_value: dict[str, list[int]]  # column -> rules whose ``first`` is one string test of it
+    roots: list[frozenset[str]]  # the columns each rule's whole condition reads
+    fields: list[frozenset[str]]  # the fields each rule's condition tests positively (cited)
 
 
 def match_frame(rules: Sequence[CompiledRule], frame: pl.DataFrame) -> dict[str, pl.DataFrame]:

@@ -128,3 +128,62 @@ def prune(frame: pl.DataFrame, nodes: list[ir.Node]) -> list[ir.Node]:
     """:func:`fold` with the literals present in ``frame``."""
     columns = set(frame.columns)
     return fold(nodes, columns, presence(frame, wanted_literals(columns, nodes)))
+
+
+class FoldCache:
+    """:func:`fold`, one rule at a time, cached by what decides the result for that rule.
+
+    A rule's folded form depends only on which of *its* fields the frame has and which of *its*
+    literals occur, so rules keep their folded form across groups and rounds whose other
+    literals differ (most rules fold to false under most literal patterns). Nodes are keyed by
+    ``id``: the caller keeps them alive (the engine's plans).
+    """
+
+    #: Entries kept before the cache starts over (bounds memory on endless streams).
+    MAX_ENTRIES = 100_000
+
+    def __init__(self) -> None:
+        self._literals: dict[int, tuple[frozenset[str], dict[str, frozenset[str]]]] = {}
+        self._folded: dict[object, ir.Node] = {}
+
+    def fold(
+        self, nodes: list[ir.Node], columns: set[str], present: dict[str, frozenset[str]]
+    ) -> list[ir.Node]:
+        out: list[ir.Node] = []
+        for node in nodes:
+            fields, literals = self._info(node)
+            key = (
+                id(node),
+                fields & columns,
+                tuple(
+                    (c, lits & present.get(c, frozenset())) for c, lits in literals.items() if c in columns
+                ),
+            )
+            folded = self._folded.get(key)
+            if folded is None:
+                if len(self._folded) >= self.MAX_ENTRIES:
+                    self._folded.clear()
+                folded = self._folded[key] = fold([node], columns, present)[0]
+            out.append(folded)
+        return out
+
+    def wanted(self, columns: set[str], nodes: list[ir.Node]) -> dict[str, list[str]]:
+        """:func:`wanted_literals`, from each node's literals found once."""
+        out: dict[str, set[str]] = defaultdict(set)
+        for node in nodes:
+            for column, literals in self._info(node)[1].items():
+                if column in columns:
+                    out[column] |= literals
+        return {c: sorted(lits) for c, lits in out.items()}
+
+    def _info(self, node: ir.Node) -> tuple[frozenset[str], dict[str, frozenset[str]]]:
+        """The fields a node reads and, per field, the literals its string tests look for."""
+        info = self._literals.get(id(node))
+        if info is None:
+            fields = ir.fields(node)
+            wanted = wanted_literals(fields, [node])
+            info = self._literals[id(node)] = (
+                frozenset(fields),
+                {c: frozenset(v) for c, v in wanted.items()},
+            )
+        return info

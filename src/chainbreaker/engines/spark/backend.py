@@ -145,6 +145,13 @@ class SparkBackend:
     def has(self, field: str) -> bool:
         return field in self.columns or field in self.spaced
 
+    def is_text(self, field: str) -> bool:
+        """Whether :meth:`raw` reads the field as stored text (no cast): its leaves can be decided
+        on its distinct values (:mod:`chainbreaker.engines.spark.decide`)."""
+        if field in self.columns:
+            return _is_string(self.types[field])
+        return field in self.spaced and _is_string(self.types[self.spaced[field]])
+
     def raw(self, field: str) -> str:
         """The field's column as text (a spaced original name stands in for a missing column)."""
         if field in self.columns:

@@ -1,5 +1,9 @@
 """CIDR matching without a Python UDF: IPv4 as numbers in Spark SQL, anything with a colon on the driver.
 
+Usually a CIDR leaf never gets here: the job decides it on the field's distinct values with the
+Polars back end's own code (:mod:`chainbreaker.engines.spark.decide`). This row-wise form is for
+fields with more distinct values than the job collects.
+
 The Polars back end decides each *distinct* value of a field with :mod:`ipaddress` (strip, drop a
 ``%zone``, IPv4-mapped IPv6 counts as IPv4). We keep that exact meaning in two parts:
 

@@ -2,8 +2,10 @@
 
 Rules are loaded and selected exactly as the embedded hunt does (:func:`pipeline.sigma_detector`),
 evaluated over the Parquet event data on the cluster (:mod:`.job`), turned into alerts on the driver
-by the embedded detector's own code (``alerts_for``, Sigma correlation rules, suppression), then
-correlated into incidents on the driver: only alerts travel, never the events.
+by the embedded detector's own code (``alerts_for``, Sigma correlation rules, suppression). The
+builtin detectors (analytics, sensor verdicts, threat intel) get only the rows and columns they
+read, filtered on the cluster (:mod:`.analytics`, :mod:`.intel`), and decide on the driver with the
+embedded code. Alerts are then correlated into incidents on the driver.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import polars as pl
 from chainbreaker.alerts import Alert
 from chainbreaker.detect.sigma.correlation import evaluate_correlations, rule_is_generated
 from chainbreaker.detect.sigma.detector import SigmaDetector, alerts_for
+from chainbreaker.engines.spark.analytics import builtin_alerts
 from chainbreaker.engines.spark.job import SparkRun, read_events, run_rules
 from chainbreaker.engines.spark.session import DEFAULT_MASTER, SparkEngineError, spark_session
 from chainbreaker.errors import ChainbreakerError, UsageError
@@ -59,8 +62,11 @@ def spark_hunt(
 ) -> HuntResult:
     """Hunt over Parquet event datasets (``chainbreaker ingest`` output) with Spark on ``master``.
 
-    ``post`` defaults to driver-side correlation when ``options.correlate`` is set. Only Sigma runs
-    on Spark: ``options.analytics``, ``verdicts`` and ``intel`` are not distributed (docs/SCALE.md).
+    Sigma rules run as Spark jobs; then, as ``options.analytics``, ``verdicts`` and ``intel`` ask
+    (the embedded hunt's defaults), the same detector objects as the embedded hunt's, fed with the
+    rows and columns they read, filtered on the executors (intel: a broadcast join with the
+    indicators), one part file at a time in read order (docs/SCALE.md). ``post`` defaults to
+    driver-side correlation when ``options.correlate`` is set.
     """
     options = options or HuntOptions()
     if post is None:
@@ -71,14 +77,16 @@ def spark_hunt(
         raise UsageError(f"no such Parquet dataset: {missing[0]} (write one with chainbreaker ingest -o)")
     detector, ruleset = sigma_detector(options)
     spark = spark_session(master, conf)
+    datasets = [str(p) for p in paths]
     try:
-        events = read_events(spark, [str(p) for p in paths])
+        events = read_events(spark, datasets)
         run = run_rules(spark, events, detector.engine.rules, keep_all_columns=bool(detector.correlations))
+        builtin, detectors = builtin_alerts(spark, events, datasets, options)
     except ChainbreakerError:
         raise
     except Exception as exc:  # Py4J and Spark analysis errors share no base class
         raise SparkEngineError(f"Spark job failed: {str(exc).splitlines()[0]}") from exc
-    alerts = sigma_alerts(detector, run)
+    alerts = sigma_alerts(detector, run) + builtin
     alerts.sort(key=lambda a: (a.time, a.rule_id, a.id))
     report = ReadReport()
     report.file(" + ".join(str(p) for p in paths), "parquet").records = run.records
@@ -88,7 +96,7 @@ def spark_hunt(
         rules=ruleset,
         rules_selected=len(detector.engine.rules),
         duration_s=0.0,
-        detectors=[detector],
+        detectors=[detector, *detectors],
         evaluations=run.evaluations,
     )
     for step in post:

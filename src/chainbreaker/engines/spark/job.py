@@ -1,21 +1,30 @@
 """The Spark job: compiled rules x a Parquet event dataset -> the matched rows, on the driver.
 
-Steps (each a Spark job; only the last one reads every column the rules need):
+What runs where (docs/SCALE.md "What runs where"); passes 1, 3 and 5 are Spark jobs, the rest
+runs on the driver over small results, with the embedded engine's own code:
 
-1. per partition key ``(source, channel, event_code)``, count the events and which columns
-   hold a value (one aggregate): columns null in a key count as absent there, as in the
-   Polars engine, so keyword searches and absent fields cost nothing;
-2. plan each key on the driver with the embedded engine's own :meth:`SigmaEngine.plan`, so both
-   engines pick the same rules and the same log-source field names for the same events;
-3. collect the distinct values containing ``:`` of fields tested by CIDR leaves (IPv6 and
-   mapped IPv4 are decided in Python, :mod:`chainbreaker.engines.spark.cidr`);
-4. tag each row with its key's number (a broadcast join on the small key table) and evaluate
-   every rule as one expression: ``CASE WHEN key IN (keys of target 1) THEN condition 1 ...``,
-   :data:`CHUNK_RULES` rules per job; rows that match no rule of the chunk are dropped on the
-   executors, the rest come back as Arrow.
+1. **key scan** (:mod:`.scan`): per partition key ``(source, channel, event_code)``, the events
+   and which rule-cited columns hold a value (one aggregate, reading only those columns). Columns
+   null in a key count as absent there, as in the Polars engine;
+2. **plan** (driver): each key's rules and log-source field names by the embedded engine's own
+   :meth:`SigmaEngine.plan`;
+3. **distinct values** (one pass, map-side deduplication, one shuffle of distinct values): per
+   key, the distinct values of each text column a planned rule tests with a string, regex, CIDR
+   or comparison leaf, up to ``distinct_cap`` per key and column;
+4. **prune** (driver, :mod:`.decide`): the embedded literal-presence prefilter
+   (``prefilter.fold``) drops the rules whose literals occur nowhere in the key, and the
+   remaining leaves are decided on the distinct values by the embedded :class:`PolarsBackend`,
+   becoming ``col IN (...)``. On the SigmaHQ Windows set most rule x key pairs fold away here;
+5. **match**: each event is tagged with its key's number (a broadcast join on the small key
+   table); only keys some rule survived on are read, and each row runs one
+   ``CASE key WHEN k THEN <the rules that survived on k>`` (a few rules, not the whole set),
+   at most ``chunk_pairs`` rule x key pairs per Spark job (usually one job); rows that match no
+   rule are dropped on the executors, the rest come back as Arrow. A column with too many
+   distinct values (or a leaf accepting too many) keeps its row-wise Spark SQL form
+   (:mod:`.backend`), so results never depend on the cap, only the cost does.
 
-Rules are evaluated per Spark partition (a Parquet file or a slice of one); nothing is shuffled
-but the key counts. Kill-chain correlation then runs on the driver over the alerts only.
+Rules are evaluated per Spark partition (a Parquet file or a slice of one); only the key counts
+and distinct values are shuffled. Kill-chain correlation then runs on the driver over the alerts.
 """
 
 from __future__ import annotations
@@ -29,22 +38,23 @@ import polars as pl
 
 from chainbreaker.detect.sigma import ir
 from chainbreaker.detect.sigma.engine import RuleMatch, SigmaEngine
-from chainbreaker.detect.sigma.logsources import PartitionKey
 from chainbreaker.detect.sigma.rules import CompiledRule
+from chainbreaker.engines.spark import scan
 from chainbreaker.engines.spark.backend import SparkBackend, quoted
 from chainbreaker.engines.spark.cidr import cidr_fields
+from chainbreaker.engines.spark.decide import decidable_fields, prune
+from chainbreaker.engines.spark.scan import KEY_COLUMN, in_keys
 from chainbreaker.events import NORMALISED_SCHEMA, TIMESTAMP_TYPE
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-KEY_COLUMN = "__cb_key"
 RULES_COLUMN = "__cb_rules"
-_KEY_PREFIX = "__cb_k:"
-#: Rules per projection (one Spark job each). One projection of a thousand rules takes Spark's
-#: optimiser minutes and gigabytes; chunks of this size are planned in a second or two.
-CHUNK_RULES = 64
-_KEYS = ("source", "channel", "event_code")
+#: Rule x key pairs per projection (one Spark job each): one projection of thousands of unpruned
+#: rules takes Spark's optimiser minutes and gigabytes; pruned pairs are small expressions.
+CHUNK_PAIRS = 1024
+#: Most distinct values per key and column collected to the driver (pass 3).
+DISTINCT_CAP = 50_000
 
 
 @dataclass
@@ -55,8 +65,10 @@ class SparkRun:
     records: int = 0
     keys: int = 0
     rules_planned: int = 0  # rules that apply to at least one key of the data
-    evaluations: int = 0  # rule x key pairs
-    seconds: dict[str, float] = field(default_factory=dict)  # per step: keys, cidr, match, collect
+    evaluations: int = 0  # rule x key pairs planned
+    evaluated: int = 0  # of which survived pruning and ran on Spark
+    rules_evaluated: int = 0  # rules that survived pruning on some key
+    seconds: dict[str, float] = field(default_factory=dict)  # per step: keys, values, prune, match...
 
 
 def read_events(spark: SparkSession, paths: Sequence[str]) -> DataFrame:
@@ -69,109 +81,140 @@ def run_rules(
     events: DataFrame,
     rules: Sequence[CompiledRule],
     keep_all_columns: bool = False,
-    chunk_rules: int = CHUNK_RULES,
+    chunk_pairs: int = CHUNK_PAIRS,
+    distinct_cap: int = DISTINCT_CAP,
 ) -> SparkRun:
     """Evaluate ``rules`` over ``events``; ``keep_all_columns`` returns whole rows (correlation rules)."""
-    from pyspark.sql import functions as F
-    from pyspark.sql.types import IntegerType, StringType, StructField, StructType
+    from pyspark.sql.types import StringType
 
     run = SparkRun()
     clock = time.perf_counter()
-    counted = [
-        f.name for f in events.schema.fields if isinstance(f.dataType, StringType) and f.name not in _KEYS
-    ]
-    aggregates = [F.count(F.lit(1)).alias("__cb_n")]
-    aggregates += [F.count(F.col(quoted(c))).alias(f"__cb_c{i}") for i, c in enumerate(counted)]
-    key_rows = events.groupBy(*_KEYS).agg(*aggregates).collect()
-    keys: list[PartitionKey] = [
-        (r["source"], r["channel"], None if r["event_code"] is None else int(r["event_code"]))
-        for r in key_rows
-    ]
-    present = [frozenset(c for i, c in enumerate(counted) if r[f"__cb_c{i}"]) for r in key_rows]
-    run.records, run.keys = sum(int(r["__cb_n"]) for r in key_rows), len(keys)
+    strings = {f.name for f in events.schema.fields if isinstance(f.dataType, StringType)} - set(scan.KEYS)
+    found = scan.scan_keys(events, sorted(scan.counted_columns(rules, strings)))
+    run.records, run.keys = found.records, len(found.keys)
     clock = _lap(run, "keys", clock)
     engine = SigmaEngine(rules)
-    targets: dict[int, dict[ir.Node, list[int]]] = {}  # rule index -> condition -> key numbers
     index = {id(rule): i for i, rule in enumerate(rules)}
-    for number, key in enumerate(keys):
-        for rule, node in engine.plan(key):
-            targets.setdefault(index[id(rule)], {}).setdefault(node, []).append(number)
-            run.evaluations += 1
-    run.rules_planned = len(targets)
-    if not targets:
+    plans = [[(index[id(rule)], node) for rule, node in engine.plan(key)] for key in found.keys]
+    run.evaluations = sum(len(p) for p in plans)
+    run.rules_planned = len({i for plan in plans for i, _ in plan})
+    if not run.evaluations:
         return run
-    nodes = [node for per_rule in targets.values() for node in per_rule]
-    colon_values = _colon_values(events, cidr_fields(nodes))
-    clock = _lap(run, "cidr", clock)
     backends: dict[frozenset[str], SparkBackend] = {}
-    lowered: dict[str, str] = {}
 
-    def compiled(node: ir.Node, numbers: list[int]) -> str:
-        columns = frozenset().union(*(present[n] for n in numbers))
+    def backend_of(columns: frozenset[str]) -> SparkBackend:
         backend = backends.get(columns)
         if backend is None:
-            backend = backends[columns] = SparkBackend(events.schema, colon_values, set(columns))
+            backend = backends[columns] = SparkBackend(events.schema, present=set(columns))
+        return backend
+
+    wanted: dict[int, dict[str, str]] = {}  # key number -> field -> its SQL
+    for number, plan in enumerate(plans):
+        backend = backend_of(found.present[number])
+        text = {f for _, node in plan for f in ir.fields(node) if backend.has(f) and backend.is_text(f)}
+        fields = set().union(*(decidable_fields(node, text) for _, node in plan))
+        if fields:
+            wanted[number] = {f: backend.raw(f) for f in fields}
+    keyed = scan.tag_keys(spark, events, found.keys)
+    values, overflow = scan.distinct_values(keyed, wanted, distinct_cap)
+    clock = _lap(run, "values", clock)
+    targets: dict[int, dict[ir.Node, list[int]]] = {}  # rule index -> condition -> key numbers
+    for number, plan in enumerate(plans):
+        backend = backend_of(found.present[number])
+        mine = {f: values[(number, f)] for f in wanted.get(number, {}) if (number, f) in values}
+        undecided = {f for n, f in overflow if n == number}
+        columns = backend.columns | set(backend.spaced)
+        pruned = prune([node for _, node in plan], columns, mine, undecided)
+        for (i, _), node in zip(plan, pruned, strict=True):
+            if node != ir.FALSE:
+                targets.setdefault(i, {}).setdefault(node, []).append(number)
+                run.evaluated += 1
+    run.rules_evaluated = len(targets)
+    clock = _lap(run, "prune", clock)
+    if targets:
+        nodes = [node for per_rule in targets.values() for node in per_rule]
+        colon = scan.colon_values(events, cidr_fields(nodes))  # CIDR leaves the prune left to Spark
+        clock = _lap(run, "cidr", clock)
+        output = _output_columns(SparkBackend(events.schema), nodes, keep_all_columns, events.columns)
+        compiler = _Compiler(events, colon, found.present)
+        order = sorted(range(len(found.keys)), key=lambda n: -found.counts[n])
+        frame = _match(keyed, targets, compiler, output, chunk_pairs, order)
+        clock = _lap(run, "match", clock)
+        run.matches = _matches(frame, rules, targets)
+        _lap(run, "alerts", clock)
+    return run
+
+
+class _Compiler:
+    """SQL of a condition for the keys it runs on (columns null in all of them count as absent)."""
+
+    def __init__(self, events: DataFrame, colon: dict[str, list[str]], present: list[frozenset[str]]) -> None:
+        self.events = events
+        self.colon = colon
+        self.present = present
+        self.backends: dict[frozenset[str], SparkBackend] = {}
+        self.lowered: dict[str, str] = {}  # lower-cased column name -> its SQL, computed once per row
+
+    def sql(self, node: ir.Node, numbers: list[int]) -> str:
+        columns = frozenset().union(*(self.present[n] for n in numbers))
+        backend = self.backends.get(columns)
+        if backend is None:
+            backend = SparkBackend(self.events.schema, self.colon, set(columns))
+            self.backends[columns] = backend
         sql = backend.sql(node)
-        lowered.update(backend.lowered_columns())
+        self.lowered.update(backend.lowered_columns())
         return sql
 
-    key_name = quoted(KEY_COLUMN)
-    tagged: list[str] = []
+
+def _match(
+    keyed: DataFrame,
+    targets: dict[int, dict[ir.Node, list[int]]],
+    compiler: _Compiler,
+    output: list[str],
+    chunk_pairs: int,
+    order: Sequence[int],
+) -> pl.DataFrame:
+    """The rows some rule matched, with the numbers of those rules (one Spark job per chunk).
+
+    One ``CASE key WHEN k THEN <the rules of key k>`` per row: a row evaluates only the rules that
+    survived on its own key (a few), not a key test per rule of the whole set. Keys are chunked so
+    that a job holds at most ``chunk_pairs`` rule x key pairs; ``order``: keys, most events first.
+    """
+    from pyspark.sql import functions as F
+
+    per_key: dict[int, list[str]] = {}
     for i, per_rule in sorted(targets.items()):
-        branches = " ".join(
-            f"WHEN {key_name} IN ({', '.join(map(str, numbers))}) THEN {compiled(node, numbers)}"
-            for node, numbers in per_rule.items()
-        )
-        tagged.append(f"CASE WHEN (CASE {branches} ELSE false END) THEN {i} END")
-    key_schema = StructType(
-        [
-            StructField(_KEY_PREFIX + "source", StringType()),
-            StructField(_KEY_PREFIX + "channel", StringType()),
-            StructField(_KEY_PREFIX + "event_code", IntegerType()),
-            StructField(KEY_COLUMN, IntegerType()),
-        ]
-    )
-    key_frame = spark.createDataFrame([(*k, n) for n, k in enumerate(keys)], key_schema)
-    joined = events.join(
-        F.broadcast(key_frame),
-        on=[events[quoted(k)].eqNullSafe(key_frame[quoted(_KEY_PREFIX + k)]) for k in _KEYS],
-        how="inner",
-    )
-    output = _output_columns(SparkBackend(events.schema), nodes, keep_all_columns, events.columns)
+        for node, numbers in per_rule.items():
+            sql = compiler.sql(node, numbers)
+            for number in numbers:
+                per_key.setdefault(number, []).append(f"IF({sql}, {i}, NULL)")
+    chunks: list[list[int]] = [[]]
+    size = 0
+    for number in (n for n in order if n in per_key):
+        if chunks[-1] and size + len(per_key[number]) > chunk_pairs:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(number)
+        size += len(per_key[number])
     wanted = [F.col(quoted(c)) for c in output]
     frames: list[pl.DataFrame] = []
-    for start in range(0, len(tagged), chunk_rules):  # one job per chunk: bounded driver memory
-        chunk = ", ".join(tagged[start : start + chunk_rules])
-        needed = {n: F.expr(sql) for n, sql in lowered.items() if quoted(n) in chunk}
-        prepared = joined.withColumns(needed) if needed else joined
-        rules_col = F.expr(f"filter(array({chunk}), x -> x IS NOT NULL)").alias(RULES_COLUMN)
-        selected = prepared.select(*wanted, F.col(key_name), rules_col)
+    for numbers in chunks:  # one job per chunk: bounded planning time and driver memory
+        branches = " ".join(
+            f"WHEN {n} THEN filter(array({', '.join(per_key[n])}), x -> x IS NOT NULL)" for n in numbers
+        )
+        chunk = f"CASE {quoted(KEY_COLUMN)} {branches} END"
+        needed = {n: F.expr(sql) for n, sql in compiler.lowered.items() if quoted(n) in chunk}
+        rows = keyed.where(in_keys(numbers))  # events of keys no rule survived on: never evaluated
+        prepared = rows.withColumns(needed) if needed else rows
+        selected = prepared.select(*wanted, F.col(quoted(KEY_COLUMN)), F.expr(chunk).alias(RULES_COLUMN))
         frames.append(_to_polars(selected.where(F.size(F.col(RULES_COLUMN)) > 0)))
-    frame = pl.concat(frames, how="diagonal_relaxed")
-    clock = _lap(run, "match", clock)
-    run.matches = _matches(frame, rules, targets)
-    _lap(run, "alerts", clock)
-    return run
+    return pl.concat(frames, how="diagonal_relaxed")
 
 
 def _lap(run: SparkRun, step: str, since: float) -> float:
     now = time.perf_counter()
     run.seconds[step] = run.seconds.get(step, 0.0) + now - since
     return now
-
-
-def _colon_values(events: DataFrame, fields: set[str]) -> dict[str, list[str]]:
-    from pyspark.sql import functions as F
-
-    out: dict[str, list[str]] = {}
-    backend = SparkBackend(events.schema)
-    for name in sorted(fields):
-        if not backend.has(name):
-            continue
-        column = F.expr(backend.raw(name))
-        rows = events.select(column.alias("v")).where(column.contains(":")).distinct().collect()
-        out[name] = [r["v"] for r in rows]
-    return out
 
 
 def _output_columns(

@@ -28,8 +28,9 @@ DEFAULT_CONF: dict[str, str] = {
     "spark.ui.enabled": "false",
     "spark.sql.shuffle.partitions": "8",
     "spark.driver.memory": "2g",
-    # Rule sets are thousands of large expressions: generating and compiling Java for them costs
-    # more than it saves at the sizes we measured (docs/BENCHMARKS.md "Spark"); interpret them.
+    # The rule projection is one large expression: its generated Java exceeds the JVM's 64 KB
+    # method limit and Spark falls back after trying, which costs more than it saves at the sizes
+    # we measured (docs/BENCHMARKS.md "Spark"); interpret it.
     "spark.sql.codegen.wholeStage": "false",
     "spark.sql.codegen.factoryMode": "NO_CODEGEN",
 }

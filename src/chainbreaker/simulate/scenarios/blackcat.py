@@ -36,15 +36,9 @@ L_LOGON = Label(
 )
 L_SERVICE = Label("remote-access tool installed as a service", "installation", "T1543.003", "persistence")
 L_C2 = Label("remote-access tool relay traffic", "command-and-control", "T1219", "command-and-control")
-L_WHOAMI = Label("discovery: whoami", "actions-on-objectives", "T1033", "discovery")
-L_GROUPS = Label("discovery: domain admins group", "actions-on-objectives", "T1069.002", "discovery")
-L_DCLIST = Label("discovery: domain controllers", "actions-on-objectives", "T1018", "discovery")
 L_SHARES = Label("discovery: file shares", "actions-on-objectives", "T1135", "discovery")
 L_DUMP = Label("LSASS dumped with comsvcs.dll", "actions-on-objectives", "T1003.001", "credential-access")
-L_LATERAL = Label("lateral movement over ADMIN$", "actions-on-objectives", "T1021.002", "lateral-movement")
-L_EXEC = Label("remote service execution", "actions-on-objectives", "T1569.002", "execution")
 L_RECOVERY = Label("shadow copies deleted, recovery disabled", "actions-on-objectives", "T1490", "impact")
-L_ENCRYPT = Label("files encrypted", "actions-on-objectives", "T1486", "impact")
 
 KIT_SHA256 = "4E7A0C93D2B1F6A85C3E9D7B2A1F0E6D5C4B3A29180F7E6D5C4B3A2918AFBE01"
 
@@ -118,29 +112,10 @@ class BlackCat(Scenario):
                     L_PROBE,
                 )
 
-        def spray(tel: Telemetry, t: float) -> None:
-            candidates = [u.sam for u in env.users if not u.spn][:12]
-            for i, sam in enumerate(candidates):
-                port = rng.randrange(40000, 65000)
-                at = t + i * rng.uniform(4, 9)
-                net.connect(
-                    tel,
-                    at,
-                    ts,
-                    ts.ip,
-                    3389,
-                    src_ip=ATTACKER,
-                    src_port=port,
-                    service="ssl",
-                    duration=1.2,
-                    orig_bytes=2100,
-                    resp_bytes=3400,
-                    label=L_SPRAY,
-                )
-                act.failed_logon(tel, ts, at + 0.5, sam, 3, ATTACKER, port, "kali", L_SPRAY)
-
-        def logon(tel: Telemetry, t: float) -> None:
-            port = rng.randrange(40000, 65000)
+        def rdp(
+            tel: Telemetry, t: float, port: int, duration: float, sent: int, received: int, label: Label
+        ) -> None:
+            """An RDP session (TLS) from the attacker to the exposed terminal server."""
             net.connect(
                 tel,
                 t,
@@ -150,11 +125,23 @@ class BlackCat(Scenario):
                 src_ip=ATTACKER,
                 src_port=port,
                 service="ssl",
-                duration=3250.0,
-                orig_bytes=4_800_000,
-                resp_bytes=38_000_000,
-                label=L_LOGON,
+                duration=duration,
+                orig_bytes=sent,
+                resp_bytes=received,
+                label=label,
             )
+
+        def spray(tel: Telemetry, t: float) -> None:
+            candidates = [u.sam for u in env.users if not u.spn][:12]
+            for i, sam in enumerate(candidates):
+                port = rng.randrange(40000, 65000)
+                at = t + i * rng.uniform(4, 9)
+                rdp(tel, at, port, 1.2, 2100, 3400, L_SPRAY)
+                act.failed_logon(tel, ts, at + 0.5, sam, 3, ATTACKER, port, "kali", L_SPRAY)
+
+        def logon(tel: Telemetry, t: float) -> None:
+            port = rng.randrange(40000, 65000)
+            rdp(tel, t, port, 3250.0, 4_800_000, 38_000_000, L_LOGON)
             lid = act.logon(
                 tel, ts, t + 1.5, victim, 10, ATTACKER, port, "kali", package="Negotiate", label=L_LOGON
             )
@@ -173,16 +160,13 @@ class BlackCat(Scenario):
                 label=L_WEAPON,
             )
             net.resolve(tel, t + 0.5, ts, KIT, [KIT_IP], proc=browser, label=L_WEAPON)
-            net.connect(
+            net.https(
                 tel,
                 t + 0.6,
                 ts,
                 KIT_IP,
-                443,
-                proc=browser,
-                service="ssl",
-                dst_name=KIT,
-                sni=KIT,
+                KIT,
+                browser,
                 duration=6.0,
                 orig_bytes=2200,
                 resp_bytes=8_400_000,
@@ -224,16 +208,13 @@ class BlackCat(Scenario):
             def run(tel: Telemetry, t: float) -> None:
                 if first:
                     net.resolve(tel, t, ts, RELAY, [RELAY_IP], proc=s["rat"], label=L_C2)
-                net.connect(
+                net.https(
                     tel,
                     t + 0.1,
                     ts,
                     RELAY_IP,
-                    443,
-                    proc=s["rat"],
-                    service="ssl",
-                    dst_name=RELAY,
-                    sni=RELAY,
+                    RELAY,
+                    s["rat"],
                     duration=rng.uniform(200, 600),
                     orig_bytes=rng.randrange(40_000, 900_000),
                     resp_bytes=rng.randrange(100_000, 3_000_000),
@@ -250,9 +231,9 @@ class BlackCat(Scenario):
                 t,
                 s["cmd"],
                 [
-                    ("C:\\Windows\\System32\\whoami.exe", "whoami /groups", L_WHOAMI),
-                    ("C:\\Windows\\System32\\net.exe", 'net group "Domain Admins" /domain', L_GROUPS),
-                    ("C:\\Windows\\System32\\nltest.exe", f"nltest /dclist:{env.domain}", L_DCLIST),
+                    ("C:\\Windows\\System32\\whoami.exe", "whoami /groups", steps.L_WHOAMI),
+                    ("C:\\Windows\\System32\\net.exe", 'net group "Domain Admins" /domain', steps.L_GROUPS),
+                    ("C:\\Windows\\System32\\nltest.exe", f"nltest /dclist:{env.domain}", steps.L_DCLIST),
                     ("C:\\Windows\\System32\\net.exe", f"net view \\\\{fs.name} /all", L_SHARES),
                 ],
             )
@@ -273,7 +254,9 @@ class BlackCat(Scenario):
             act.file_create(tel, ts, t + 1.5, proc, "C:\\ProgramData\\lsass.dmp", L_DUMP)
 
         def lateral(tel: Telemetry, t: float) -> None:
-            s["svc"] = steps.psexec_lateral(tel, ts, fs, t, admin, "PSEXESVC", L_LATERAL, L_EXEC)
+            s["svc"] = steps.psexec_lateral(
+                tel, ts, fs, t, admin, "PSEXESVC", steps.L_LATERAL, steps.L_REMOTE_EXEC
+            )
 
         def impact(tel: Telemetry, t: float) -> None:
             for host, parent in ((fs, s["svc"]), (ts, s["cmd"])):
@@ -304,10 +287,10 @@ class BlackCat(Scenario):
                 s["svc"],
                 "C:\\Windows\\locker.exe",
                 "C:\\Windows\\locker.exe --access-token 7f3c21 --no-prop-servers",
-                label=L_ENCRYPT,
+                label=steps.L_ENCRYPT,
             )
             note = f"RECOVER-{EXT[1:]}-FILES.txt"
-            steps.encrypt_files(tel, fs, t + 62, ransom, "D:\\Shares", 100, EXT, note, L_ENCRYPT, rng)
+            steps.encrypt_files(tel, fs, t + 62, ransom, "D:\\Shares", 100, EXT, note, steps.L_ENCRYPT, rng)
             steps.encrypt_files(
                 tel,
                 ts,
@@ -317,7 +300,7 @@ class BlackCat(Scenario):
                 25,
                 EXT,
                 note,
-                L_ENCRYPT,
+                steps.L_ENCRYPT,
                 rng,
             )
 

