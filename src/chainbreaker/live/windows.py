@@ -82,11 +82,10 @@ class CorrelationWindow:
     def absorb(self) -> bool:
         """Take the rows the detector kept since the last call; True when there were any.
 
-        The detector keeps referenced matches in ``_kept`` until its ``finish``, which live mode
-        never calls; the window takes them over each tick instead (read-only use of detect/).
+        The detector keeps referenced matches until its ``finish``, which live mode never calls;
+        the window takes them over each tick instead.
         """
-        kept: dict[str, list[pl.DataFrame]] = self.detector._kept
-        self.detector._kept = {}
+        kept = self.detector.take_kept()
         fresh = False
         for name, frames in kept.items():
             frames = [f for f in frames if f.height]

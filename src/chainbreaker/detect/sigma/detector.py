@@ -160,6 +160,13 @@ class SigmaDetector(Detector):
             ref["file"] = self._str(ref["file"])
         return row
 
+    def take_kept(self) -> dict[str, list[pl.DataFrame]]:
+        """The matched rows kept for correlation rules since the last call (per rule id or name),
+        handed over and forgotten: live mode evaluates correlations per tick and never calls
+        :meth:`finish`."""
+        kept, self._kept = self._kept, {}
+        return kept
+
     def finish(self) -> list[Alert]:
         alerts = self._flush()
         if self.correlations:
