@@ -60,10 +60,12 @@ class AnalyticsDetector(Detector):
             analytics = build_analytics()
         self.analytics = analytics
         self.spill_rows = spill_rows
-        self._columns: dict[str, list[str]] = defaultdict(list)
+        #: per source, the columns its analytics read (the base columns first); also what the
+        #: Spark engine selects for this detector (engines/spark/analytics.py)
+        self.source_columns: dict[str, list[str]] = defaultdict(list)
         for analytic in analytics:
             for source in analytic.sources:
-                wanted = self._columns[source]
+                wanted = self.source_columns[source]
                 for column in (*BASE_COLUMNS, *analytic.columns):
                     if column not in wanted:
                         wanted.append(column)
@@ -81,7 +83,7 @@ class AnalyticsDetector(Detector):
             return []
         present = batch.get_column("source").unique().drop_nulls().to_list()
         for source in present:
-            columns = self._columns.get(source)
+            columns = self.source_columns.get(source)
             if columns is None:
                 continue
             rows = batch.filter(pl.col("source") == source)

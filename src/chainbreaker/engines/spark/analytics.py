@@ -25,11 +25,10 @@ from chainbreaker.alerts import Alert
 from chainbreaker.detect.analytics.base import BASE_COLUMNS
 from chainbreaker.detect.base import Detector
 from chainbreaker.engines.spark.backend import quoted
-from chainbreaker.events import NORMALISED_SCHEMA, TIMESTAMP_TYPE
+from chainbreaker.engines.spark.job import to_polars
 from chainbreaker.pipeline import HuntOptions, builtin_detectors
 
 if TYPE_CHECKING:
-    import pyarrow as pa
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql.types import StructType
 
@@ -62,8 +61,7 @@ def positioned(events: DataFrame) -> DataFrame:
 def projection(schema: StructType, sources: Mapping[str, Sequence[str]]) -> Select:
     """Rows whose ``source`` is a key of ``sources``; the union of their columns (those present)."""
     present = set(schema.fieldNames())
-    wanted = [c for cs in sources.values() for c in dict.fromkeys((*BASE_COLUMNS, *cs)) if c in present]
-    wanted = list(dict.fromkeys(wanted))
+    wanted = list(dict.fromkeys(c for cs in sources.values() for c in (*BASE_COLUMNS, *cs) if c in present))
 
     def select(events: DataFrame) -> DataFrame:
         from pyspark.sql import functions as F
@@ -79,11 +77,7 @@ def analytics_feed(detector: Detector, schema: StructType) -> Feed:
     from chainbreaker.detect.analytics import AnalyticsDetector
 
     assert isinstance(detector, AnalyticsDetector)
-    sources: dict[str, list[str]] = {}
-    for analytic in detector.analytics:
-        for source in analytic.sources:
-            sources.setdefault(source, []).extend(analytic.columns)
-    return Feed(detector, projection(schema, sources))
+    return Feed(detector, projection(schema, detector.source_columns))
 
 
 def verdicts_feed(detector: Detector, schema: StructType) -> Feed:
@@ -114,25 +108,6 @@ def part_files(spark: SparkSession, paths: Sequence[str], schema: StructType) ->
 def _normal(uri: str) -> str:
     """``file:///a/b`` and ``file:/a/b`` (Spark spells a file's URI both ways) -> ``file:/a/b``."""
     return re.sub(r"^([A-Za-z][\w+.-]*):/+", r"\1:/", uri)
-
-
-def to_polars(table: pa.Table) -> pl.DataFrame:
-    """An Arrow table from Spark as the embedded batches' types: normalised columns cast to their
-    schema (nanosecond timestamps arrive as longs, ``spark.sql.legacy.parquet.nanosAsLong``)."""
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    casts: list[pl.Expr] = []
-    for name, dtype in frame.schema.items():
-        if name == "timestamp":
-            stamp = pl.col(name)
-            if dtype.is_integer():
-                stamp = stamp.cast(pl.Datetime("ns"))
-            elif isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
-                stamp = stamp.dt.replace_time_zone(None)
-            casts.append(stamp.cast(TIMESTAMP_TYPE, strict=False).dt.replace_time_zone("UTC"))
-        elif name in NORMALISED_SCHEMA and dtype != NORMALISED_SCHEMA[name]:
-            casts.append(pl.col(name).cast(NORMALISED_SCHEMA[name], strict=False))
-    return frame.with_columns(casts) if casts else frame
 
 
 def batches(

@@ -47,6 +47,7 @@ from chainbreaker.engines.spark.scan import KEY_COLUMN, in_keys
 from chainbreaker.events import NORMALISED_SCHEMA, TIMESTAMP_TYPE
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     from pyspark.sql import DataFrame, SparkSession
 
 RULES_COLUMN = "__cb_rules"
@@ -207,7 +208,7 @@ def _match(
         rows = keyed.where(in_keys(numbers))  # events of keys no rule survived on: never evaluated
         prepared = rows.withColumns(needed) if needed else rows
         selected = prepared.select(*wanted, F.col(quoted(KEY_COLUMN)), F.expr(chunk).alias(RULES_COLUMN))
-        frames.append(_to_polars(selected.where(F.size(F.col(RULES_COLUMN)) > 0)))
+        frames.append(to_polars(selected.where(F.size(F.col(RULES_COLUMN)) > 0).toArrow()))
     return pl.concat(frames, how="diagonal_relaxed")
 
 
@@ -230,15 +231,23 @@ def _output_columns(
     return names + sorted(c for c in cited if c in backend.columns and c not in NORMALISED_SCHEMA)
 
 
-def _to_polars(selected: DataFrame) -> pl.DataFrame:
-    frame = pl.from_arrow(selected.toArrow())
+def to_polars(table: pa.Table) -> pl.DataFrame:
+    """An Arrow table from Spark as the embedded batches' types: normalised columns cast to their
+    schema (nanosecond timestamps arrive as longs, ``spark.sql.legacy.parquet.nanosAsLong``)."""
+    frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
-    if "timestamp" in frame.columns and frame.schema["timestamp"] != TIMESTAMP_TYPE:
-        stamp = pl.col("timestamp")
-        if frame.schema["timestamp"].is_integer():  # nanoseconds read as long (nanosAsLong)
-            stamp = stamp.cast(pl.Datetime("ns"))
-        frame = frame.with_columns(stamp.cast(TIMESTAMP_TYPE, strict=False).dt.replace_time_zone("UTC"))
-    return frame
+    casts: list[pl.Expr] = []
+    for name, dtype in frame.schema.items():
+        if name == "timestamp":
+            stamp = pl.col(name)
+            if dtype.is_integer():
+                stamp = stamp.cast(pl.Datetime("ns"))
+            elif isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+                stamp = stamp.dt.replace_time_zone(None)
+            casts.append(stamp.cast(TIMESTAMP_TYPE, strict=False).dt.replace_time_zone("UTC"))
+        elif name in NORMALISED_SCHEMA and dtype != NORMALISED_SCHEMA[name]:
+            casts.append(pl.col(name).cast(NORMALISED_SCHEMA[name], strict=False))
+    return frame.with_columns(casts) if casts else frame
 
 
 def _matches(
