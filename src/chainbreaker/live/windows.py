@@ -24,7 +24,6 @@ from sigma.correlations import SigmaCorrelationRule
 
 from chainbreaker.alerts import Alert
 from chainbreaker.detect.analytics import Analytic, AnalyticsDetector
-from chainbreaker.detect.analytics.base import BASE_COLUMNS
 from chainbreaker.detect.sigma.correlation import evaluate_correlations
 from chainbreaker.detect.sigma.correlation_alerts import rule_names
 from chainbreaker.detect.sigma.detector import SigmaDetector
@@ -130,11 +129,7 @@ class AnalyticsWindow:
     ) -> None:
         self.detector = detector
         self.window = window or default_analytics_window(detector.analytics)
-        self.columns: dict[str, list[str]] = {}
-        for analytic in detector.analytics:
-            for source in analytic.sources:
-                wanted = self.columns.setdefault(source, [])
-                wanted += [c for c in (*BASE_COLUMNS, *analytic.columns) if c not in wanted]
+        self.columns = detector.source_columns  # per source, what its analytics read
         self.rows: dict[str, pl.DataFrame] = dict(rows or {})
         self.newest: datetime | None = None
 
