@@ -22,7 +22,6 @@ from sigma.correlations import SigmaCorrelationRule
 
 from chainbreaker.alerts import Alert
 from chainbreaker.detect.base import Detector
-from chainbreaker.detect.sigma import ir
 from chainbreaker.detect.sigma.correlation import evaluate_correlations, rule_is_generated, suppressed_rules
 from chainbreaker.detect.sigma.engine import PARTITION_COLUMNS, Plan, RuleMatch, SigmaEngine, drop_absent
 from chainbreaker.detect.sigma.rules import CompiledRule
@@ -33,8 +32,10 @@ from chainbreaker.detect.sigma.worker import (
     Matched,
     WorkerEvaluator,
     WorkerRules,
+    cited_fields,
     evaluations_column,
     hits_column,
+    matched_pairs,
     strip_private,
 )
 from chainbreaker.events import EventRef, concat
@@ -206,19 +207,14 @@ class SigmaDetector(Detector):
 def alerts_for(match: RuleMatch) -> list[Alert]:
     """One alert per matched event."""
     rule, rows = match.rule, match.rows
-    cited = sorted(ir.positive_fields(match.condition) & set(rows.columns))
+    cited = cited_fields(match)
     columns = [c for c in _ALERT_COLUMNS if c in rows.columns]
     out: list[Alert] = []
     for row in rows.select([*columns, "event_ref", *[c for c in cited if c not in columns]]).iter_rows(
         named=True
     ):
-        out.append(_alert(rule, row, _matched(row, cited)))
+        out.append(_alert(rule, row, matched_pairs(cited, [row[f] for f in cited])))
     return out
-
-
-def _matched(row: dict[str, Any], cited: list[str]) -> Matched:
-    """The cited fields the event has, with their values as text: why it matched."""
-    return tuple((f, str(row[f])) for f in cited if row.get(f) is not None)
 
 
 def _alert(rule: CompiledRule, row: dict[str, Any], matched: Matched) -> Alert:

@@ -9,7 +9,9 @@ main process's detector turns into alerts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 import polars as pl
@@ -40,6 +42,16 @@ def evaluations_column(token: str) -> str:
 
 HIT_TYPE = pl.List(pl.Struct({"rule": pl.UInt32, "matched": pl.String}))
 Matched = tuple[tuple[str, str], ...]
+
+
+def cited_fields(match: RuleMatch) -> list[str]:
+    """The fields the matched condition tests positively that the rows have: what an alert cites."""
+    return sorted(ir.positive_fields(match.condition) & set(match.rows.columns))
+
+
+def matched_pairs(cited: Sequence[str], values: Sequence[Any]) -> Matched:
+    """The cited fields the event has (``values[i]`` of ``cited[i]``), with their values as text."""
+    return tuple((f, str(v)) for f, v in zip(cited, values, strict=True) if v is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,14 +154,12 @@ class _Hits:
 
     def add(self, match: RuleMatch, rule: int) -> None:
         rows = match.rows
-        cited = sorted(ir.positive_fields(match.condition) & set(rows.columns))
+        cited = cited_fields(match)
         values = [rows.get_column(c).to_list() for c in cited]
         self.rows.extend(rows.get_column(ROW).to_list())
         self.rules.extend([rule] * rows.height)
         for row in zip(*values, strict=True) if cited else [()] * rows.height:
-            # as _matched(): the cited fields the event has, with their values as text
-            pairs = [(f, str(v)) for f, v in zip(cited, row, strict=True) if v is not None]
-            self.matched.append(orjson.dumps(pairs).decode())
+            self.matched.append(orjson.dumps(matched_pairs(cited, row)).decode())
 
     def column(self, name: str, height: int) -> pl.Series:
         """Per row of the round, the list of its (rule, matched) hits, null where none.
