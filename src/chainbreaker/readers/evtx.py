@@ -123,14 +123,10 @@ def _fill(records: Iterator[Any], rows: Rows, batch_size: int, last_id: int, nam
         batch = rows.columnar.batch if isinstance(rows.columnar, _NativeColumns) else None
         result: tuple[int, bool] = NATIVE.fill(records, rows, batch, batch_size, last_id, name, _flatten_item)
         return result
-    loads = orjson.loads
     add = rows.add
     for item in records:
-        event = loads(item["data"]).get("Event") or {}
+        keys, values = _flatten_item(item, name)
         last_id = item["event_record_id"]
-        keys = [FILE, RECORD]
-        values: list[Any] = [name, (event.get("System") or {}).get("EventRecordID", last_id)]
-        flatten_event(event, keys, values)
         add(keys, values)
         if rows.rows >= batch_size:
             return last_id, False
@@ -138,7 +134,8 @@ def _fill(records: Iterator[Any], rows: Rows, batch_size: int, last_id: int, nam
 
 
 def _flatten_item(item: Any, name: str) -> tuple[list[str], list[Any]]:
-    """One record the compiled path hands back: the Python flattening of :func:`_fill`."""
+    """One record flattened in Python: the pure Python path, and every record the compiled path
+    hands back."""
     event = orjson.loads(item["data"]).get("Event") or {}
     keys = [FILE, RECORD]
     values: list[Any] = [name, (event.get("System") or {}).get("EventRecordID", item["event_record_id"])]
