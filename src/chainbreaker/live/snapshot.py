@@ -19,7 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
-from chainbreaker.live.state import StateError
+from chainbreaker.live.state import StateError, fsync_path
 
 PREFIX = "windows-"
 _GENERATION = re.compile(rf"^{PREFIX}(\d+)(\.tmp)?$")
@@ -41,11 +41,11 @@ def write_generation(folder: Path, generation: int, frames: Mapping[str, pl.Data
             file = f"w{number}.arrow"
             path = tmp / file
             frame.write_ipc(path, compression="lz4")
-            _fsync(path)
+            fsync_path(path)
             manifest[name] = file
-        _fsync(tmp)
+        fsync_path(tmp)
         os.replace(tmp, final)
-        _fsync(folder)
+        fsync_path(folder)
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise StateError(f"cannot save watch windows: {exc}", str(final)) from exc
     return manifest
@@ -71,11 +71,3 @@ def remove_other_generations(folder: Path, keep: int) -> None:
         match = _GENERATION.match(path.name)
         if match and (match.group(2) or int(match.group(1)) != keep):
             shutil.rmtree(path, ignore_errors=True)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

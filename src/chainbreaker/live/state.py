@@ -91,10 +91,15 @@ def save_state(folder: Path, state: WatchState) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-        directory = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+        fsync_path(folder)  # the rename itself
     except OSError as exc:
         raise StateError(f"cannot save watch state: {exc}", str(path)) from exc
+
+
+def fsync_path(path: Path) -> None:
+    """Flush a file or a folder (a folder: its entries, e.g. a rename) to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
