@@ -90,7 +90,10 @@ def hunt_command(
         None,
         "--config",
         "-c",
-        help="TOML config: \\[analytics.<id>], \\[correlate], \\[assets] (docs/CORRELATION.md).",
+        help=(
+            "TOML config: \\[analytics.<id>], \\[correlate], \\[assets], \\[intel], \\[output]"
+            " (README: Configuration)."
+        ),
     ),
     engine: str = typer.Option(
         "embedded",
@@ -106,6 +109,9 @@ def hunt_command(
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Run Sigma rules (and the other detectors) over logs; print a summary, write the result as JSON."""
+    settings = load_config(config)
+    out_dir = out_dir if out_dir is not None else settings.output_dir()
+    output = output or settings.outputs()
     options = HuntOptions(
         sigma=sigma,
         selection=_selection(min_level, status, tag, rule_id, logsource, exclude),
@@ -116,8 +122,8 @@ def hunt_command(
         correlate=not no_correlate,
         analytics=not no_analytics,
         verdicts=not no_verdicts,
-        intel=intel,
-        config=load_config(config).data if config is not None else None,
+        intel=[*intel, *settings.intel_feeds()],
+        config=settings.data if config is not None else None,
     )
     if engine == "spark":  # docs/SCALE.md
         from chainbreaker.engines.spark.hunt import spark_hunt

@@ -60,7 +60,7 @@ def watch_command(
         None,
         "--config",
         "-c",
-        help="TOML config: \\[analytics.<id>], \\[correlate], \\[assets] (as for hunt).",
+        help="TOML config, as for hunt (\\[intel] feeds are loaded too).",
     ),
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
@@ -77,7 +77,9 @@ def watch_command(
             raise UsageError(
                 f"--analytics-window {analytics_window!r}: expected a duration such as 1h or 90m"
             )
-    settings = load_config(config).data if config is not None else None
+    loaded = load_config(config)
+    settings = loaded.data if config is not None else None
+    intel = [*intel, *loaded.intel_feeds()]
     options = WatchOptions(
         paths=list(paths or []),
         syslog=[parse_endpoint(url) for url in syslog],

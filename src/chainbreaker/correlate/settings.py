@@ -8,12 +8,12 @@ Every default is documented in docs/CORRELATION.md.
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from chainbreaker.alerts import Level
+from chainbreaker.durations import duration_seconds
 from chainbreaker.errors import ConfigError
 
 #: Alerts of one entity further apart than this (seconds) do not join the same incident.
@@ -40,7 +40,6 @@ DEFAULT_INTERNAL_NETWORKS = (
 #: Host name patterns of crown jewels (fnmatch, case-insensitive): domain controllers by default.
 DEFAULT_CROWN_JEWELS = ("dc*", "*-dc*", "*dc0*")
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _CORRELATE_KEYS = {
     "window",
     "process_window",
@@ -57,18 +56,19 @@ _ASSET_KEYS = {"crown_jewels", "crown_jewel_points", "addresses"}
 
 
 def parse_duration(value: Any, key: str) -> int:
-    """Seconds from an int or a string such as ``"90s"``, ``"30m"``, ``"12h"``, ``"2d"``."""
+    """Seconds from an int or a string such as ``"90s"``, ``"30m"``, ``"1h30m"``, ``"2d"``
+    (:mod:`chainbreaker.durations`)."""
     if isinstance(value, bool):
         raise ConfigError(f"{key}: expected a duration, got {value!r}", "config section correlate")
     if isinstance(value, int | float):
         seconds = int(value)
     else:
-        match = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", str(value))
-        if not match:
+        parsed = duration_seconds(str(value))
+        if parsed is None:
             raise ConfigError(
                 f"{key}: expected a duration such as 30m or 12h, got {value!r}", "config section correlate"
             )
-        seconds = int(match.group(1)) * _UNITS[match.group(2) or "s"]
+        seconds = int(parsed)
     if seconds <= 0:
         raise ConfigError(f"{key}: duration must be positive, got {value!r}", "config section correlate")
     return seconds

@@ -15,7 +15,6 @@ Both evaluate over kept + new rows, then prune; alerts go through :mod:`.finding
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -27,20 +26,17 @@ from chainbreaker.detect.analytics import Analytic, AnalyticsDetector
 from chainbreaker.detect.sigma.correlation import evaluate_correlations
 from chainbreaker.detect.sigma.correlation_alerts import rule_names
 from chainbreaker.detect.sigma.detector import SigmaDetector
+from chainbreaker.durations import duration_seconds
 from chainbreaker.events import concat
 
 #: Analytics window when no analytic declares a longer bucket.
 DEFAULT_ANALYTICS_WINDOW = timedelta(hours=1)
-_DURATION = re.compile(r"(\d+)(ns|us|ms|s|m|h|d|w)")
-_UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def parse_duration(text: str) -> timedelta | None:
-    """A Polars duration string of fixed units (``1h``, ``15m``, ``1h30m``); None otherwise."""
-    parts = _DURATION.findall(text.strip())
-    if not parts or "".join(n + u for n, u in parts) != text.strip():
-        return None
-    return timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in parts))
+    """A duration of fixed units (``1h``, ``15m``, ``1h30m``; :mod:`chainbreaker.durations`), else None."""
+    seconds = duration_seconds(text)
+    return None if seconds is None else timedelta(seconds=seconds)
 
 
 def _newest(frame: pl.DataFrame) -> datetime | None:
