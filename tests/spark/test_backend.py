@@ -164,3 +164,13 @@ def test_java_patterns_keep_rust_end_of_text_and_glob_anchors() -> None:
     assert java_regex(r"[$]x$", "i") == r"(?dU)(?i)[$]x\z"
     assert java_regex(r"^a$", "m") == r"(?dU)(?m)^a$"  # multi-line: $ stays a line end
     assert glob_regex("c:\\\\users\\\\*\\\\ab?.exe").endswith(r"\.exe\z")
+
+
+def test_result_size_follows_driver_memory_unless_set() -> None:
+    from chainbreaker.engines.spark.session import session_conf
+
+    assert session_conf()["spark.driver.maxResultSize"] == session_conf()["spark.driver.memory"] == "2g"
+    assert session_conf({"spark.driver.memory": "8g"})["spark.driver.maxResultSize"] == "8g"
+    chosen = session_conf({"spark.driver.memory": "8g", "spark.driver.maxResultSize": "3g"})
+    assert chosen["spark.driver.maxResultSize"] == "3g"
+    assert session_conf({"spark.sql.caseSensitive": "false"})["spark.sql.caseSensitive"] == "true"

@@ -54,6 +54,18 @@ def spark_available() -> bool:
     return pyspark_installed() and java_available()
 
 
+def session_conf(conf: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The settings a new session gets: defaults, then the caller's, then what the engine requires.
+
+    Matched rows come to the driver (they become alerts there), so the driver's memory is the real
+    bound on a hunt's results; unless set, ``spark.driver.maxResultSize`` follows
+    ``spark.driver.memory`` instead of Spark's fixed 1 GiB, so one setting sizes a large hunt.
+    """
+    settings = {**DEFAULT_CONF, **dict(conf or {}), **REQUIRED_CONF}
+    settings.setdefault("spark.driver.maxResultSize", settings["spark.driver.memory"])
+    return settings
+
+
 def spark_session(
     master: str = DEFAULT_MASTER, conf: Mapping[str, str] | None = None, app_name: str = "chainbreaker"
 ) -> SparkSession:
@@ -68,7 +80,7 @@ def spark_session(
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.appName(app_name).master(master)
-    for key, value in {**DEFAULT_CONF, **dict(conf or {}), **REQUIRED_CONF}.items():
+    for key, value in session_conf(conf).items():
         builder = builder.config(key, value)
     try:
         session = builder.getOrCreate()
