@@ -77,6 +77,8 @@ KINDS: dict[str, tuple[str, str, str, int | None]] = {
         "Microsoft-Windows-Application-Experience",
         None,
     ),
+    "web_iis": ("web.iis", "w3c", "", None),
+    "web_access": ("web.access", "access", "", None),
     "sshd": ("linux.auth", "sshd", "sshd", None),
     "sudo": ("linux.auth", "sudo", "sudo", None),
     "useradd": ("linux.auth", "useradd", "useradd", None),

@@ -16,6 +16,9 @@ import yaml
 from sigma.pipelines.common import windows_logsource_mapping
 from sigma.rule import SigmaLogSource
 
+#: Key of data/logsources.yml for rules without a product (``category: webserver``...).
+NO_PRODUCT = "_no_product"
+
 #: (source, channel, event_code) of one partition of a batch.
 PartitionKey = tuple[str | None, str | None, int | None]
 
@@ -79,7 +82,7 @@ def targets_for(logsource: SigmaLogSource) -> tuple[Target, ...]:
 
 @cache
 def _targets(product: str | None, category: str | None, service: str | None) -> tuple[Target, ...]:
-    product_spec = _mapping().get(product or "")
+    product_spec = _mapping().get(product or NO_PRODUCT)
     if product_spec is None:
         return ()
     if category:
