@@ -6,6 +6,7 @@ source, ...); base rules match them in the engine and the correlations evaluate 
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -234,8 +235,13 @@ def names_of(alerts: list[Alert]) -> dict[str, list[Alert]]:
 
 
 def test_every_shipped_correlation_has_a_case() -> None:
+    """Here or in a test_correlation_*.py module beside this one (same CASES shape), once each."""
+    names = list(CASES)
+    for path in sorted(Path(__file__).parent.glob("test_correlation_*.py")):
+        names += list(importlib.import_module(path.stem).CASES)
+    assert len(names) == len(set(names)), "a correlation has cases in two modules"
     outer = {c.name for c in shipped()[1] if c.level is not None}
-    assert outer == set(CASES)
+    assert outer == set(names)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
