@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
+from typing import Any
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from chainbreaker.readers.base import InputFile, ReadReport
+from chainbreaker.readers.discover import discover
+from chainbreaker.readers.registry import reader_for
 from chainbreaker.readers.windows_fields import (
     FILE,
     RECORD,
@@ -17,6 +21,7 @@ from chainbreaker.readers.windows_fields import (
     Rows,
     WindowsReader,
     normalise,
+    normalise_frames,
     parse_time,
 )
 
@@ -125,3 +130,39 @@ def test_a_disabled_collector_stays_disabled(tmp_path):
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def _raw_frames(files: list[InputFile]) -> list[pl.DataFrame]:
+    """One batch of the files' flattened rows, one frame per channel, before normalising."""
+    rows, report = Rows(), ReadReport()
+    for file in files:
+        reader = reader_for(file)
+        assert isinstance(reader, WindowsReader)
+        for _ in reader.fill(file, report, rows, 10**9):
+            pass
+    return rows.take()
+
+
+@pytest.mark.parametrize("corpus", ["evtx-attack-samples", "otrf-atomic"])
+def test_a_batch_normalised_at_once_equals_each_frame_normalised_alone(dataset: Any, corpus: str) -> None:
+    # Real channel frames of many kinds: a column normalising reads that NORMALISE_INPUTS lacks
+    # would be null in the stacked query and make the two differ.
+    root = dataset(corpus)
+    pattern = "*.evtx" if corpus == "evtx-attack-samples" else "*.zip"
+    files = [f for path in sorted(root.rglob(pattern))[:60] for f in discover([path])]
+    frames = _raw_frames([f for f in files if isinstance(reader_for(f), WindowsReader)])
+    assert len(frames) >= 5 and sum(f.height for f in frames) > 1000
+    together = normalise_frames(frames)
+    assert len(together) == len(frames)
+    for frame, got in zip(frames, together, strict=True):
+        assert_frame_equal(got, normalise(frame))
+        assert got.height == frame.height and got["timestamp"].null_count() < got.height
+
+
+def test_a_frame_without_any_column_normalising_reads_keeps_its_rows() -> None:
+    plain = _frame(["2020-10-15T13:17:02Z", None])
+    bare = pl.DataFrame({"Extra": ["a", "b", "c"]})
+    first, second = normalise_frames([plain, bare])
+    assert_frame_equal(first, normalise(plain))
+    assert second.height == 3 and second["Extra"].to_list() == ["a", "b", "c"]
+    assert second["source"].to_list() == ["windows"] * 3 and second["timestamp"].null_count() == 3

@@ -50,19 +50,39 @@ def discover(
             report.warn(str(path), None, "no such file or folder", skipped=0)
 
 
-def _walk(folder: Path, report: ReadReport) -> list[Path]:
-    found: list[Path] = []
+def _walk(folder: Path, report: ReadReport) -> Iterator[Path]:
+    """The files under ``folder`` in path order, listed one folder at a time.
 
-    def on_error(exc: OSError) -> None:
-        where = str(exc.filename or folder)
-        report.warn(where, None, f"cannot list folder: {exc.strerror or exc}", skipped=0)
+    Each folder's entries are sorted by name and a sub-folder is walked where its name sorts, which
+    is the order of sorting every path (``Path`` compares part by part); no list of the whole tree
+    is built (a large collection's paths held at once set the calling process's peak memory).
+    """
+    yield from _walk_folder(str(folder), report)
 
-    for root, dirs, files in os.walk(folder, onerror=on_error, followlinks=True):
-        here = os.path.realpath(root)
+
+def _walk_folder(root: str, report: ReadReport) -> Iterator[Path]:
+    try:
+        with os.scandir(root) as listing:
+            entries = sorted((entry.name, _is_dir(entry)) for entry in listing)
+    except OSError as exc:
+        report.warn(str(exc.filename or root), None, f"cannot list folder: {exc.strerror or exc}", skipped=0)
+        return
+    here = os.path.realpath(root) if any(is_dir for _, is_dir in entries) else root
+    for name, is_dir in entries:
+        path = os.path.join(root, name)
+        if not is_dir:
+            yield Path(path)
         # Follow links to folders, except a link back to this folder or one above it (a loop).
-        dirs[:] = [d for d in dirs if not _loops(os.path.join(root, d), here)]
-        found.extend(Path(root) / name for name in files)
-    return sorted(found)
+        elif not _loops(path, here):
+            yield from _walk_folder(path, report)
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    """A folder, or a link to one (as os.walk with followlinks: an entry that cannot be checked is a file)."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def _loops(path: str, here: str) -> bool:

@@ -13,14 +13,16 @@ write its Parquet part files itself, so batches never cross processes.
 
 from __future__ import annotations
 
+import gc
 import io
 import multiprocessing as mp
 import os
 import queue
 import zipfile
+from array import array
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from itertools import groupby
+from dataclasses import dataclass
+from itertools import chain, groupby
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -71,12 +73,41 @@ class BufferingTransform(Protocol):
 Transform = BatchFunction | BufferingTransform
 
 
-@dataclass
+@dataclass(frozen=True)
 class Task:
-    """Inputs one worker reads in a row; ``bytes`` drives the progress bar."""
+    """Inputs one worker reads in a row; ``bytes`` drives the progress bar.
 
-    files: list[InputFile] = field(default_factory=list)
+    The inputs are kept packed in one string (:func:`pack`): the calling process holds every task
+    for the whole run and each worker its share, and a ``Path`` + ``InputFile`` per input made both
+    grow with the input by ~1 KB per file (docs/BENCHMARKS.md, "Ingest", memory).
+    """
+
+    packed: str = ""
     bytes: int = 0
+
+    @property
+    def files(self) -> list[InputFile]:
+        return list(unpack(self.packed))
+
+
+_COMPRESSIONS = {None: "-", "gzip": "g", "bz2": "b", "zip": "z"}
+_CODES = {code: name for name, code in _COMPRESSIONS.items()}
+
+
+def pack(file: InputFile) -> str:
+    """One input as text for :attr:`Task.packed` (NUL separates fields: no path or member holds one)."""
+    return f"{_COMPRESSIONS[file.compression]}{file.path}\0{file.member or ''}"
+
+
+def unpack(packed: str) -> Iterator[InputFile]:
+    """The inputs of a :attr:`Task.packed` string, in order, one at a time."""
+    start = 0
+    while start < len(packed):
+        cut = packed.index("\0", start)
+        end = packed.find("\0", cut + 1)
+        end = len(packed) if end < 0 else end
+        yield InputFile(Path(packed[start + 1 : cut]), packed[cut + 1 : end] or None, _CODES[packed[start]])
+        start = end + 1
 
 
 def plan(paths: Iterable[str | os.PathLike[str]], report: ReadReport) -> list[Task]:
@@ -88,24 +119,28 @@ def plan(paths: Iterable[str | os.PathLike[str]], report: ReadReport) -> list[Ta
     are mostly empty chunk space; a small task means small frames and small part files).
     """
     sizes = _SizeCache()
-    found: list[tuple[InputFile, int, int]] = []
+    # one str and two machine integers per input until the tasks are cut (no tuple, Path or int object)
+    found: list[str] = []
+    disks, decodes = array("q"), array("q")
     for file in discover(paths, report):
         disk, decoded = sizes.size(file)
         report.file(file.name).bytes += disk
-        found.append((file, disk, decoded))
-    total = sum(decoded for _, _, decoded in found)
-    group = min(max(total // TASKS, MIN_GROUP_BYTES), MAX_GROUP_BYTES)
+        found.append(pack(file))
+        disks.append(disk)
+        decodes.append(decoded)
+    group = min(max(sum(decodes) // TASKS, MIN_GROUP_BYTES), MAX_GROUP_BYTES)
     tasks: list[Task] = []
-    current, weight = Task(), 0
-    for file, disk, decoded in found:
-        if current.files and weight + decoded > group:
-            tasks.append(current)
-            current, weight = Task(), 0
-        current.files.append(file)
-        current.bytes += disk
+    current: list[str] = []
+    weight = disk_bytes = 0
+    for packed, disk, decoded in zip(found, disks, decodes, strict=True):
+        if current and weight + decoded > group:
+            tasks.append(Task("\0".join(current), disk_bytes))
+            current, weight, disk_bytes = [], 0, 0
+        current.append(packed)
+        disk_bytes += disk
         weight += decoded
-    if current.files:
-        tasks.append(current)
+    if current:
+        tasks.append(Task("\0".join(current), disk_bytes))
     return tasks
 
 
@@ -116,12 +151,13 @@ def total_bytes(tasks: list[Task]) -> int:
 def run_task(task: Task, report: ReadReport, batch_size: int) -> Iterator[pl.DataFrame]:
     """Read one task in this process: conformed, non-empty batches. Consecutive inputs of one
     Windows reader share batches; an input no reader recognises is a warning."""
-    runs = groupby(_with_readers(task.files, report), key=_run_key)
+    runs = groupby(_with_readers(unpack(task.packed), report), key=_run_key)
     for _, run in runs:
-        items = list(run)
-        reader = items[0][1]
+        first = next(run)
+        reader = first[1]
+        items = chain([first], run)  # read as the files come: no list of the task's inputs
         if isinstance(reader, WindowsReader):  # normalise() already gives conformed frames
-            yield from reader.read_many([file for file, _ in items], report, batch_size)
+            yield from reader.read_many((file for file, _ in items), report, batch_size)
             continue
         for file, each in items:
             for batch in _read_one(each, file, report, batch_size):
@@ -129,7 +165,7 @@ def run_task(task: Task, report: ReadReport, batch_size: int) -> Iterator[pl.Dat
                     yield conform(batch)
 
 
-def _with_readers(files: list[InputFile], report: ReadReport) -> Iterator[tuple[InputFile, Reader]]:
+def _with_readers(files: Iterable[InputFile], report: ReadReport) -> Iterator[tuple[InputFile, Reader]]:
     for file in files:
         reader = reader_for(file)
         if reader is None:
@@ -351,10 +387,33 @@ def _worker(
     out_dir: str | None,
     transform: Transform | None = None,
 ) -> None:
-    """Worker process body: each task's batches (or part paths), then its ReadReport."""
-    from chainbreaker.readers.evtx import EvtxReader
+    """Worker process body: each task's batches (or part paths), then its ReadReport.
 
+    Two savings of a process that only runs this: the objects of the imported modules are frozen
+    out of the garbage collector (each full collection walked them again), and once everything is
+    sent the process ends without the interpreter's teardown (a last collection and the unloading
+    of every module: ~0.1 CPU s a worker, docs/BENCHMARKS.md "Ingest").
+    """
+    from chainbreaker.readers.evtx import EvtxReader
+    from chainbreaker.readers.registry import registered_readers
+
+    registered_readers()  # import every reader before freezing
+    gc.freeze()
     EvtxReader.threads = 1  # one Rust thread per worker: the processes are the parallelism
+    _run_tasks(w, tasks, out, batch_size, out_dir, transform)
+    out.close()
+    out.join_thread()  # what was put is in the pipe
+    os._exit(0)
+
+
+def _run_tasks(
+    w: int,
+    tasks: list[tuple[int, Task]],
+    out: Any,
+    batch_size: int,
+    out_dir: str | None,
+    transform: Transform | None,
+) -> None:
     for index, task in tasks:
         report = ReadReport()
         try:

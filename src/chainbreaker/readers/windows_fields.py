@@ -198,11 +198,11 @@ class WindowsReader(Reader):
             for file in files:
                 report.file(file.name, self.name)
                 for _ in self.fill(file, report, rows, batch_size):
-                    batch = [normalise(frame) for frame in rows.take()]
+                    batch = normalise_frames(rows.take())
                     collector.resume()  # never paused while the caller holds control
                     yield from batch
                     collector.pause()
-            batch = [normalise(frame) for frame in rows.take()]
+            batch = normalise_frames(rows.take())
         finally:
             collector.resume()
         yield from batch
@@ -303,6 +303,8 @@ def _col(columns: Collection[str], *names: str) -> pl.Expr:
     ``columns`` is the batch's column names as a set (``DataFrame.columns`` builds a new list on
     every call, and normalising asks about some forty names).
     """
+    # normalise_frames stacks only these columns: a name read here and missing there would read null
+    assert NORMALISE_INPUTS.issuperset(names), f"add {names} to NORMALISE_INPUTS"
     present = [_clean(pl.col(n)) for n in names if n in columns]
     if not present:
         return pl.lit(None, dtype=pl.String)
@@ -377,8 +379,69 @@ def _user(columns: Collection[str]) -> pl.Expr:
     return pl.coalesce(_col(columns, "User", "user.name"), acting)
 
 
+#: Every original column :func:`normalise` reads (it reads no other, and keeps the rest as they are).
+NORMALISE_INPUTS = frozenset(
+    {TIME, RECORD, FILE, "Channel", "TimeCreated", "Computer", "Hostname", "host.name", "User", "user.name"}
+    | {"SubjectUserName", "SubjectDomainName", "TargetUserName", "TargetDomainName", "EventID"}
+    | {"SourceIp", "IpAddress", "SourceAddress", "ClientAddress", "source.ip", "SourcePort", "IpPort"}
+    | {"source.port", "DestinationIp", "DestAddress", "destination.ip", "DestinationPort", "DestPort"}
+    | {"destination.port", "Image", "NewProcessName", "SourceImage", "ProcessName", "process.executable"}
+    | {"CommandLine", "process.command_line", "NewProcessId", "ProcessId", "ProcessGuid"}
+    | {"SourceProcessGUID", "SourceProcessGuid", "ParentImage", "ParentProcessName", "ParentCommandLine"}
+    | {"ParentProcessId", "ParentProcessGuid", "Provider_Name", "SourceName"}
+)
+
+
 def normalise(df: pl.DataFrame) -> pl.DataFrame:
     """Add the normalised columns (chainbreaker.events) to a batch of flattened Windows events."""
+    return normalise_frames([df])[0]
+
+
+def normalise_frames(frames: list[pl.DataFrame]) -> list[pl.DataFrame]:
+    """:func:`normalise` of each frame of a batch (one per channel), computed in one Polars query.
+
+    A normalising query costs ~4 ms whatever its size (planning some twenty expressions), and a
+    batch of a folder of small logs is a dozen channel frames, some of a few rows: so the columns
+    normalising reads (:data:`NORMALISE_INPUTS`) of all the frames are stacked (a column a frame
+    lacks is null there, which every expression below treats as absent), normalised once, and the
+    result is cut back into the frames' row ranges next to each frame's own original columns.
+    Row by row the result is that of one query per frame (docs/BENCHMARKS.md, "Ingest").
+    """
+    if len(frames) <= 1:
+        return [_normalise_one(df) for df in frames]
+    inputs = []
+    for df in frames:
+        names = [c for c in df.columns if c in NORMALISE_INPUTS]
+        # a frame without any of them still needs its rows in the stack (a null column holds them)
+        inputs.append(
+            df.select(names)
+            if names
+            else pl.DataFrame({FILE: pl.repeat(None, df.height, dtype=pl.String, eager=True)})
+        )
+    stacked = pl.concat(inputs, how="diagonal_relaxed", rechunk=False)
+    normal = stacked.select(_normalised_exprs(stacked))
+    out = []
+    offset = 0
+    for df in frames:
+        out.append(normal.slice(offset, df.height).hstack(_originals(df)))
+        offset += df.height
+    return out
+
+
+def _normalise_one(df: pl.DataFrame) -> pl.DataFrame:
+    return df.select(_normalised_exprs(df)).hstack(_originals(df))
+
+
+def _originals(df: pl.DataFrame) -> list[pl.Series]:
+    """The original columns a normalised frame keeps, in order (internal columns dropped)."""
+    return [s for s in df.get_columns() if s.name not in _INTERNAL and s.name not in NORMALISED_SCHEMA]
+
+
+_INTERNAL = (TIME, RECORD, FILE)
+
+
+def _normalised_exprs(df: pl.DataFrame) -> list[pl.Expr]:
+    """The normalised columns of ``df``, in schema order, as expressions over its original columns."""
     columns = set(df.columns)
     channel = _col(columns, "Channel")
     channels = df.get_column("Channel").unique().to_list() if "Channel" in columns else []
@@ -419,6 +482,4 @@ def normalise(df: pl.DataFrame) -> pl.DataFrame:
             (pl.col(RECORD) if RECORD in columns else pl.lit(None, pl.Int64)).alias("record"),
         ),
     }
-    normal = [exprs[name].cast(dtype).alias(name) for name, dtype in NORMALISED_SCHEMA.items()]
-    extra = [pl.col(c) for c in df.columns if c not in (TIME, RECORD, FILE) and c not in NORMALISED_SCHEMA]
-    return df.select(normal + extra)
+    return [exprs[name].cast(dtype).alias(name) for name, dtype in NORMALISED_SCHEMA.items()]
