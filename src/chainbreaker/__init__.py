@@ -5,7 +5,6 @@ The package follows the pipeline: readers -> events -> detect -> frameworks (map
 """
 
 import os
-from importlib.metadata import PackageNotFoundError, version
 
 # Polars' allocator (jemalloc, configured by this variable) keeps freed pages for ~10 s by default,
 # so a hunt's peak RSS carries batches it already dropped. Purging them after 0.1 s, by a background
@@ -15,9 +14,19 @@ from importlib.metadata import PackageNotFoundError, version
 # value the user set wins.
 os.environ.setdefault("_RJEM_MALLOC_CONF", "background_thread:true,dirty_decay_ms:100,muzzy_decay_ms:0")
 
-try:
-    __version__ = version("chainbreaker")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
-
 __all__ = ["__version__"]
+
+
+def __getattr__(name: str) -> str:
+    """``__version__``, looked up on first use: importing importlib.metadata costs ~50 ms, paid
+    otherwise by every process that imports chainbreaker (each reader worker of a hunt)."""
+    if name != "__version__":
+        raise AttributeError(f"module 'chainbreaker' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        found = version("chainbreaker")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        found = "0.0.0+unknown"
+    globals()["__version__"] = found
+    return found
