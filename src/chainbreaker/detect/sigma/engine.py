@@ -20,7 +20,7 @@ import polars as pl
 from chainbreaker.detect.sigma import ir
 from chainbreaker.detect.sigma.logsources import PartitionKey, Target
 from chainbreaker.detect.sigma.polars_backend import LOWER_PREFIX, PolarsBackend
-from chainbreaker.detect.sigma.prefilter import FoldCache, presence
+from chainbreaker.detect.sigma.prefilter import FoldCache, distinct_presence
 from chainbreaker.detect.sigma.rules import CompiledRule
 from chainbreaker.events import NORMALISED_SCHEMA
 
@@ -29,6 +29,8 @@ ROW_INDEX = "\x00row"
 
 #: The rules of a partition, each with its condition in the partition's field names.
 Plan = tuple[tuple[CompiledRule, ir.Node], ...]
+#: Per column: its distinct non-null values and their lower-cased forms, aligned.
+Distinct = dict[str, tuple[pl.Series, pl.Series]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +48,9 @@ def partition_rows(batch: pl.DataFrame) -> Iterator[tuple[PartitionKey, pl.Serie
         return
     keyed = batch.select(PARTITION_COLUMNS).with_row_index(ROW_INDEX)
     groups = keyed.group_by(PARTITION_COLUMNS, maintain_order=True).agg(pl.col(ROW_INDEX))
-    for source, channel, code, rows in groups.iter_rows():
-        yield (source, channel, None if code is None else int(code)), pl.Series(ROW_INDEX, rows)
+    lists = groups.get_column(ROW_INDEX)  # row indices stay in Polars (no Python list per group)
+    for n, (source, channel, code) in enumerate(groups.select(PARTITION_COLUMNS).iter_rows()):
+        yield (source, channel, None if code is None else int(code)), lists[n].alias(ROW_INDEX)
 
 
 def partitions(batch: pl.DataFrame) -> Iterator[tuple[PartitionKey, pl.DataFrame]]:
@@ -56,9 +59,15 @@ def partitions(batch: pl.DataFrame) -> Iterator[tuple[PartitionKey, pl.DataFrame
         yield key, batch[rows]
 
 
+def keyword_columns(frame: pl.DataFrame) -> list[str]:
+    """The original string fields of the frame: what keyword rules search."""
+    schema = frame.schema.items()
+    return [c for c, t in schema if t == pl.String and c not in NORMALISED_SCHEMA and c != ir.KEYWORDS]
+
+
 def keyword_text(frame: pl.DataFrame) -> pl.Expr:
     """All original string fields of each event joined by a separator: what keyword rules search."""
-    columns = [c for c, t in frame.schema.items() if t == pl.String and c not in NORMALISED_SCHEMA]
+    columns = keyword_columns(frame)
     if not columns:
         return pl.lit(None, dtype=pl.String).alias(ir.KEYWORDS)
     return pl.concat_str(columns, separator=ir.KEYWORD_SEPARATOR, ignore_nulls=True).alias(ir.KEYWORDS)
@@ -82,9 +91,25 @@ def _without_null_columns(frame: pl.DataFrame) -> pl.DataFrame:
     which alerts and correlations read, are kept)."""
     counts = frame.null_count().row(0)
     keep = [
-        c for c, n in zip(frame.columns, counts, strict=True) if n < frame.height or c in NORMALISED_SCHEMA
+        s
+        for s, n in zip(frame.get_columns(), counts, strict=True)
+        if n < frame.height or s.name in NORMALISED_SCHEMA
     ]
-    return frame.select(keep) if len(keep) < frame.width else frame
+    return pl.DataFrame(keep) if len(keep) < frame.width else frame
+
+
+def columns_of(frame: pl.DataFrame, names: Sequence[str]) -> pl.DataFrame:
+    """``frame.select(names)`` for plain column names, without a query (ordering: as given).
+
+    Eager column operations skip Polars' query planning (~50-100 us a call); the engine runs
+    thousands of these small steps per hunt.
+    """
+    return pl.DataFrame([frame.get_column(c) for c in names], height=frame.height)
+
+
+def filtered(frame: pl.DataFrame, mask: pl.Series) -> pl.DataFrame:
+    """``frame.filter(mask)`` for a boolean mask without nulls, column by column (no query)."""
+    return pl.DataFrame([column.filter(mask) for column in frame.get_columns()])
 
 
 class SigmaEngine:
@@ -99,12 +124,18 @@ class SigmaEngine:
         for i, rule in enumerate(self.rules):
             for j, target in enumerate(rule.targets):
                 self._by_target.setdefault(target, []).append((i, j))
-        self._polars_plans: dict[int, Plan] = {}
+        self._polars_plans: dict[int, tuple[Plan, bool]] = {}  # and whether it searches keywords
         self._by_signature: dict[tuple[tuple[int, int], ...], Plan] = {}
         self._entries: dict[tuple[int, int], tuple[CompiledRule, ir.Node]] = {}
         self._wanted: dict[tuple[int, tuple[str, ...]], dict[str, list[str]]] = {}
         self._folded: dict[object, _Compiled] = {}
         self._fold = FoldCache()
+        # Per folded node (kept alive in the value, so its id stays unique): its Polars expression
+        # and the lower-cased columns it reads, and its anchor. Groups whose literal patterns differ
+        # share most folded rules, and building Polars expressions in Python costs more than
+        # folding them.
+        self._exprs: dict[tuple[int, tuple[str, ...]], tuple[ir.Node, pl.Expr, frozenset[str]]] = {}
+        self._anchors: dict[int, tuple[ir.Node, ir.Node | None]] = {}
 
     def plan(self, key: PartitionKey) -> Plan:
         """The rules (with the target's field names) that run on partitions with this key."""
@@ -171,35 +202,39 @@ class SigmaEngine:
         fields the rule's condition tests positively (what a caller needs to say why it matched,
         at a fraction of the cost of filtering every column).
         """
-        polars_plan = self._polars_plans.get(id(plan))
-        if polars_plan is None:  # keyword string searches read one joined text column here
+        found = self._polars_plans.get(id(plan))
+        if found is None:  # keyword string searches read one joined text column here
             polars_plan = tuple((rule, ir.keywords_as_field(node)) for rule, node in plan)
-            self._polars_plans[id(plan)] = polars_plan
-        searched = frame
-        if any(_searches_keywords(node) for _, node in polars_plan):
-            searched = frame.with_columns(keyword_text(frame))
-        yield from self._evaluate(searched, frame, polars_plan, keep)
+            searches = any(_searches_keywords(node) for _, node in polars_plan)
+            found = self._polars_plans[id(plan)] = (polars_plan, searches)
+        yield from self._evaluate(frame, *found, keep)
 
-    def _compiled(self, frame: pl.DataFrame, plan: Plan) -> _Compiled:
-        """The plan folded for this frame and turned into Polars expressions (cached across batches)."""
+    def _compiled(self, frame: pl.DataFrame, plan: Plan, searches: bool) -> tuple[_Compiled, Distinct]:
+        """The plan folded for this frame and turned into Polars expressions (cached across batches),
+        and the distinct values of the columns whose literals decided the folding.
+
+        With ``searches``, the frame also has the joined keyword text column (:data:`ir.KEYWORDS`),
+        which is only built when a rule that reads it survives folding: its literals' presence is
+        found in the string columns it joins (:func:`distinct_presence`).
+        """
         nodes = [node for _, node in plan]
-        columns = tuple(frame.columns)
+        columns = tuple(frame.columns) + ((ir.KEYWORDS,) if searches else ())
         wanted_key = (id(plan), columns)
         wanted = self._wanted.get(wanted_key)
         if wanted is None:
             wanted = self._wanted[wanted_key] = self._fold.wanted(set(columns), nodes)
-        present = presence(frame, wanted)
+        present, distinct = distinct_presence(frame, wanted, keyword_columns(frame) if searches else [])
         key = (id(plan), columns, tuple(sorted(present.items())))
         cached = self._folded.get(key)
         if cached is not None:
-            return cached
+            return cached, distinct
         folded = self._fold.fold(nodes, set(columns), present)
         live = [(rule, node) for (rule, _), node in zip(plan, folded, strict=True) if node != ir.FALSE]
-        backend = PolarsBackend(frame)
-        exprs = [backend.expr(node).alias(str(i)) for i, (_, node) in enumerate(live)]
-        anchors = [ir.anchor(node) for _, node in live]
+        backend = PolarsBackend(frame, virtual=(ir.KEYWORDS,) if searches else ())
+        exprs = [self._expr(backend, node).alias(str(i)) for i, (_, node) in enumerate(live)]
+        anchors = [self._anchor(node) for _, node in live]
         first = [
-            e if a is None else backend.expr(a).alias(str(i))
+            e if a is None else self._expr(backend, a).alias(str(i))
             for i, (e, a) in enumerate(zip(exprs, anchors, strict=True))
         ]
         by_value: dict[str, list[int]] = {}  # column -> rules whose first test is one string test of it
@@ -207,6 +242,8 @@ class SigmaEngine:
             test = node if a is None else a
             if isinstance(test, ir.StrMatch) and test.field not in (None, ir.KEYWORDS):
                 by_value.setdefault(test.field, []).append(i)
+        roots = [frozenset(e.meta.root_names()) for e in exprs]
+        keywords = {ir.KEYWORDS, LOWER_PREFIX + ir.KEYWORDS}
         compiled = _Compiled(
             live,
             exprs,
@@ -214,26 +251,60 @@ class SigmaEngine:
             first,
             backend.lowered_exprs(),
             by_value,
-            [frozenset(e.meta.root_names()) for e in exprs],
+            roots,
             [frozenset(ir.positive_fields(node)) for _, node in live],
+            any(r & keywords for r in roots),
         )
         if not backend.data_dependent:  # CIDR / Python-regex leaves embed this frame's values
             if len(self._folded) > 512:
                 self._folded.clear()
             self._folded[key] = compiled
-        return compiled
+        return compiled, distinct
+
+    def _expr(self, backend: PolarsBackend, node: ir.Node) -> pl.Expr:
+        """``backend.expr(node)``, cached per folded node unless it embeds the frame's values.
+
+        A folded node reads only columns the frame has (leaves on absent ones folded away), so its
+        expression depends on the frame only through field-less searches (the keyword columns).
+        """
+        keywords = backend.keyword_columns if _has_fieldless(node) else []
+        key = (id(node), tuple(keywords))
+        cached = self._exprs.get(key)
+        if cached is not None:
+            backend.lowered |= cached[2]
+            return cached[1]
+        lowered, dependent = backend.lowered, backend.data_dependent
+        backend.lowered, backend.data_dependent = set(), False
+        expr = backend.expr(node)
+        mine, embeds = frozenset(backend.lowered), backend.data_dependent
+        backend.lowered, backend.data_dependent = lowered | mine, dependent or embeds
+        if not embeds:
+            if len(self._exprs) >= FoldCache.MAX_ENTRIES:
+                self._exprs.clear()
+            self._exprs[key] = (node, expr, mine)
+        return expr
+
+    def _anchor(self, node: ir.Node) -> ir.Node | None:
+        cached = self._anchors.get(id(node))
+        if cached is None:
+            if len(self._anchors) >= FoldCache.MAX_ENTRIES:
+                self._anchors.clear()
+            cached = self._anchors[id(node)] = (node, ir.anchor(node))
+        return cached[1]
 
     def _evaluate(
-        self, frame: pl.DataFrame, output: pl.DataFrame, plan: Plan, keep: Sequence[str] | None
+        self, output: pl.DataFrame, plan: Plan, searches: bool, keep: Sequence[str] | None
     ) -> Iterator[RuleMatch]:
-        """Evaluate over ``frame`` (``output`` plus derived columns); matched rows come from ``output``."""
+        """Evaluate over ``output`` plus derived columns (keyword text, lower-cased copies); matched
+        rows come from ``output``."""
         self.evaluations += len(plan)
-        compiled = self._compiled(frame, plan)
+        compiled, distinct = self._compiled(output, plan, searches)
         if not compiled.live:
             return
         self.evaluated += len(compiled.live)
+        frame = output.with_columns(keyword_text(output)) if compiled.reads_keywords else output
         prepared = frame.with_columns(compiled.lowered)
-        first = _decide_on_distinct_values(prepared, compiled)
+        first = _decide_on_distinct_values(prepared, compiled, distinct)
         if self.profile:
             columns = []
             for (rule, _), expr in zip(compiled.live, first, strict=True):
@@ -248,19 +319,27 @@ class SigmaEngine:
             masks = pl.DataFrame(columns)
         else:
             masks = prepared.select(first)
-        counts = masks.sum().row(0)
-        hits = [i for i, count in enumerate(counts) if count]
+            if masks.height != prepared.height:  # every test a constant: one row, broadcast it
+                masks = pl.DataFrame(
+                    [
+                        pl.repeat(c[0], prepared.height, dtype=pl.Boolean, eager=True).alias(c.name)
+                        for c in masks
+                    ]
+                )
+        # Eager column steps below (sum, filter): no query planning per step.
+        hits = [i for i, column in enumerate(masks.get_columns()) if column.any()]
         if keep is not None and hits:  # only the columns the caller keeps and the hit rules test
             wanted = set(keep).union(*(compiled.fields[i] for i in hits))
-            output = output.select([c for c in output.columns if c in wanted])
+            output = columns_of(output, [c for c in output.columns if c in wanted])
         narrowed = [i for i in hits if compiled.anchored[i]]
         if narrowed:  # anchors only narrowed the rows: decide those rules on the rows they kept
             start = time.perf_counter()
             kept = masks.select(pl.any_horizontal(str(i) for i in narrowed)).to_series()
-            candidates = output.filter(kept)
+            candidates = filtered(output, kept)
             read = set().union(*(compiled.roots[i] for i in narrowed))  # filter only what they read
             reads = [c for c in prepared.columns if c in read] or prepared.columns[:1]
-            decided = prepared.select(reads).filter(kept).select([compiled.exprs[i] for i in narrowed])
+            rows_read = filtered(columns_of(prepared, reads), kept)
+            decided = rows_read.select([compiled.exprs[i] for i in narrowed])
             if self.profile:
                 share = (time.perf_counter() - start) / len(narrowed)
                 for i in narrowed:
@@ -272,32 +351,45 @@ class SigmaEngine:
                 mask = decided.get_column(str(i))
                 if not mask.any():
                     continue
-                rows = candidates.filter(mask)
+                rows = filtered(candidates, mask)
             else:
-                rows = output.filter(masks.get_column(str(i)))
+                rows = filtered(output, masks.get_column(str(i)))
             yield RuleMatch(rule, rows, node)
 
 
-def _decide_on_distinct_values(prepared: pl.DataFrame, compiled: _Compiled) -> list[pl.Expr]:
+def _decide_on_distinct_values(prepared: pl.DataFrame, compiled: _Compiled, known: Distinct) -> list[pl.Expr]:
     """The first-pass expressions, with single string tests decided on the column's distinct values.
 
     A rule (or its anchor) that is one string test of one column is evaluated over the column's
     distinct values (usually far fewer than rows: image paths, event ids); the rows then need only
     a hash lookup of the values that matched, and a test no distinct value passes costs nothing.
+    The distinct values come from the prefilter's pass (``known``) when it read the column.
     """
     first = list(compiled.first)
     for column, indices in compiled.by_value.items():
         lowered = LOWER_PREFIX + column
-        wanted = [column, lowered] if lowered in prepared.columns else [column]
-        distinct = prepared.select(wanted).unique(subset=[column]).drop_nulls(column)
+        found = known.get(column)
+        if found is not None:  # the prefilter's distinct values, lower-cased ones aligned
+            values, lower = found
+            pair = [values, lower.alias(lowered)] if lowered in prepared.columns else [values]
+            distinct = pl.DataFrame(pair)
+        else:
+            wanted = [column, lowered] if lowered in prepared.columns else [column]
+            distinct = (
+                columns_of(prepared, wanted).lazy().unique(subset=[column]).drop_nulls(column).collect()
+            )
         decided = distinct.select([compiled.first[i] for i in indices])
         for i in indices:
             hits = distinct.get_column(column).filter(decided.get_column(str(i)))
             if hits.is_empty():
                 first[i] = pl.lit(False).alias(str(i))
-            else:
-                first[i] = pl.col(column).is_in(hits.implode()).fill_null(False).alias(str(i))
+            else:  # the values as one literal list (Series.implode would run a query per rule)
+                first[i] = pl.col(column).is_in(pl.lit(hits).implode()).fill_null(False).alias(str(i))
     return first
+
+
+def _has_fieldless(node: ir.Node) -> bool:
+    return any(getattr(leaf, "field", "") is None for leaf in ir.leaves(node))
 
 
 def _searches_keywords(node: ir.Node) -> bool:
@@ -314,6 +406,7 @@ class _Compiled:
     by_value: dict[str, list[int]]  # column -> rules whose ``first`` is one string test of it
     roots: list[frozenset[str]]  # the columns each rule's whole condition reads
     fields: list[frozenset[str]]  # the fields each rule's condition tests positively (cited)
+    reads_keywords: bool  # whether some rule reads the joined keyword text (ir.KEYWORDS)
 
 
 def match_frame(rules: Sequence[CompiledRule], frame: pl.DataFrame) -> dict[str, pl.DataFrame]:

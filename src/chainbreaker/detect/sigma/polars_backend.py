@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable, Hashable
 from dataclasses import replace
 from functools import lru_cache
 
@@ -33,6 +34,9 @@ _TIME_PARTS = {
     "month": lambda e: e.dt.month(),
     "year": lambda e: e.dt.year(),
 }
+#: Per Python-decided test (:meth:`PolarsBackend._distinct`): value -> whether it passes.
+_DECIDED: dict[Hashable, dict[str, bool]] = {}
+_MAX_DECIDED = 200_000  # values kept per test before its answers start over
 _COMPARE = {
     "lt": lambda c, v: c < v,
     "lte": lambda c, v: c <= v,
@@ -70,9 +74,9 @@ def _affix_in(col: pl.Expr, values: tuple[str, ...], prefix: bool) -> pl.Expr:
 class PolarsBackend:
     """Compiles IR for one partition. ``frame`` is the partition with absent columns dropped."""
 
-    def __init__(self, frame: pl.DataFrame) -> None:
+    def __init__(self, frame: pl.DataFrame, virtual: tuple[str, ...] = ()) -> None:
         self.frame = frame
-        self.columns = set(frame.columns)
+        self.columns = set(frame.columns) | set(virtual)  # virtual: derived columns added later
         self.lowered: set[str] = set()
         self.data_dependent = False  # set when an expression embeds values of this frame
         self.keyword_columns = [
@@ -151,19 +155,33 @@ class PolarsBackend:
             if ch in node.flags:
                 flags |= flag
         compiled = re.compile(node.pattern, flags)
-        return self._distinct(field, lambda v: compiled.search(v) is not None)
+        return self._distinct(field, ("re", node.pattern, flags), lambda v: compiled.search(v) is not None)
 
-    def _distinct(self, field: str, predicate: object) -> pl.Expr:
-        """Decide on each distinct value in Python (for what Rust regex cannot), then ``is_in``."""
+    def _distinct(self, field: str, test: Hashable, predicate: Callable[[str], bool]) -> pl.Expr:
+        """Decide on each distinct value in Python (for what Rust regex cannot), then ``is_in``.
+
+        Each value's answer is kept per ``test`` (values repeat across groups and rounds: IP
+        addresses, command lines), so later frames run the predicate on new values only.
+        """
         self.data_dependent = True
         distinct = self.frame.get_column(field).drop_nulls().unique().to_list()
-        hits = [v for v in distinct if predicate(v)]  # type: ignore[operator]
+        decided = _DECIDED.get(test)
+        if decided is None or len(decided) > _MAX_DECIDED:
+            decided = _DECIDED[test] = {}
+        hits = []
+        for value in distinct:
+            hit = decided.get(value)
+            if hit is None:
+                hit = decided[value] = predicate(value)
+            if hit:
+                hits.append(value)
         return pl.col(field).is_in(hits).fill_null(False)
 
     def _other(self, node: ir.Leaf) -> pl.Expr:
         if isinstance(node, ir.Cidr):
             networks = [ipaddress.ip_network(n, strict=False) for n in node.networks]
-            return self._distinct(node.field, lambda v: _in_networks(v, networks))
+            test = ("cidr", tuple(node.networks))
+            return self._distinct(node.field, test, lambda v: _in_networks(v, networks))
         if isinstance(node, ir.Compare):
             number = pl.col(node.field).str.strip_chars().cast(pl.Float64, strict=False)
             return _COMPARE[node.op](number, node.value)

@@ -13,6 +13,7 @@ matched by any row of it, whatever the case-sensitivity or match kind.
 from __future__ import annotations
 
 from collections import OrderedDict, defaultdict
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -90,12 +91,39 @@ def wanted_literals(columns: set[str], nodes: list[ir.Node]) -> dict[str, list[s
 
 def presence(frame: pl.DataFrame, wanted: dict[str, list[str]]) -> dict[str, frozenset[str]]:
     """Which wanted literals occur in each column of the frame (one Aho-Corasick pass per column)."""
-    if not wanted:
-        return {}
-    columns = list(wanted)  # every column's distinct lower-cased values in one Polars call
-    distinct = frame.select(pl.col(c).drop_nulls().unique().str.to_lowercase().implode() for c in columns)
-    values = distinct.row(0)
-    return {c: frozenset(search(v, tuple(wanted[c]))) for c, v in zip(columns, values, strict=True)}
+    return distinct_presence(frame, wanted)[0]
+
+
+def distinct_presence(
+    frame: pl.DataFrame, wanted: dict[str, list[str]], keyword_columns: Sequence[str] = ()
+) -> tuple[dict[str, frozenset[str]], dict[str, tuple[pl.Series, pl.Series]]]:
+    """:func:`presence`, and each wanted column's distinct non-null values with their lower-cased
+    forms (aligned), which the engine reuses to decide single string tests on distinct values.
+
+    The literals of the joined keyword text (:data:`ir.KEYWORDS`, when not a column of ``frame``) are
+    searched in the ``keyword_columns`` it joins: a literal without the separator occurs in the
+    joined text exactly when it occurs in one of the joined values, and the columns' distinct
+    values are far fewer than the rows' joined texts (nearly all distinct). A literal holding the
+    separator counts as present (it is then left to the full test).
+    """
+    virtual = ir.KEYWORDS in wanted and ir.KEYWORDS not in frame.columns
+    keyword_literals = wanted[ir.KEYWORDS] if virtual else []
+    columns = [c for c in wanted if c != ir.KEYWORDS or not virtual]
+    joined = [c for c in keyword_columns if c not in columns] if keyword_literals else []
+    present: dict[str, frozenset[str]] = {}
+    found: dict[str, tuple[pl.Series, pl.Series]] = {}
+    texts: dict[str, list[str]] = {}
+    if columns or joined:  # every column's distinct values, then lower-cased, in two Polars calls
+        distinct = frame.select(pl.col(c).drop_nulls().unique().implode() for c in [*columns, *joined])
+        lowered = distinct.select(pl.all().list.eval(pl.element().str.to_lowercase()))
+        texts = dict(zip(distinct.columns, lowered.row(0), strict=True))
+        present = {c: frozenset(search(texts[c], tuple(wanted[c]))) for c in columns}
+        found = {c: (distinct.get_column(c)[0].alias(c), lowered.get_column(c)[0].alias(c)) for c in columns}
+    if virtual:
+        spanning = {lit for lit in keyword_literals if ir.KEYWORD_SEPARATOR in lit}
+        values = [v for c in keyword_columns for v in texts[c]] if keyword_literals else []
+        present[ir.KEYWORDS] = frozenset(search(values, tuple(keyword_literals)) | spanning)
+    return present, found
 
 
 def fold(nodes: list[ir.Node], columns: set[str], present: dict[str, frozenset[str]]) -> list[ir.Node]:
