@@ -42,6 +42,21 @@ COUNT = "__count"
 _REF_TYPE = pl.List(pl.Struct({"file": pl.String(), "record": pl.Int64()}))
 
 
+def read_columns(correlations: Sequence[SigmaCorrelationRule]) -> frozenset[str]:
+    """Every event column :func:`evaluate_correlations` may read from the matched rows it is given:
+    time, event reference, the carried normalised columns, and each group-by, alias and value
+    field (with its original-column spelling). Callers keep only these of the rows they hold for
+    correlation until the end of a hunt: feeder rules can match every logon or process access."""
+    fields: set[str] = {"timestamp", "event_ref", REFS, COUNT, *CARRIED}
+    for corr in correlations:
+        fields.update(corr.group_by or [])
+        value = _value_field(corr)
+        fields.update([value] if isinstance(value, str) else value or [])
+        for alias in corr.aliases.aliases.values():
+            fields.update(alias.mapping.values())
+    return frozenset(fields | {original_column(f) for f in fields})
+
+
 def suppressed_rules(correlations: Sequence[SigmaCorrelationRule]) -> frozenset[str]:
     """Ids and names of rules whose own alerts are NOT emitted.
 
@@ -272,4 +287,4 @@ def _compare(metric: pl.Expr, op: str, bound: float) -> pl.Expr:
     }[op]
 
 
-__all__ = ["evaluate_correlations", "rule_is_generated", "suppressed_rules"]
+__all__ = ["evaluate_correlations", "read_columns", "rule_is_generated", "suppressed_rules"]

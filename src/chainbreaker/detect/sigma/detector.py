@@ -22,7 +22,12 @@ from sigma.correlations import SigmaCorrelationRule
 
 from chainbreaker.alerts import Alert
 from chainbreaker.detect.base import Detector
-from chainbreaker.detect.sigma.correlation import evaluate_correlations, rule_is_generated, suppressed_rules
+from chainbreaker.detect.sigma.correlation import (
+    evaluate_correlations,
+    read_columns,
+    rule_is_generated,
+    suppressed_rules,
+)
 from chainbreaker.detect.sigma.engine import (
     PARTITION_COLUMNS,
     Plan,
@@ -82,6 +87,7 @@ class SigmaDetector(Detector):
         self.referenced = {ref.reference for corr in self.correlations for ref in (corr.rules or [])} | set(
             self.suppressed
         )
+        self._kept_columns = read_columns(self.correlations)
         self.min_rows = min_rows
         self._pending: dict[int, tuple[Plan, list[pl.DataFrame]]] = {}  # by plan: narrow frames
         self._pending_rows = 0
@@ -153,9 +159,13 @@ class SigmaDetector(Detector):
                     )
                 alerts.append(_alert(rule, rows[row_index], pairs))
         for key, indices in kept.items():
-            picked = strip_private(batch)[sorted(set(indices))]
+            picked = self._for_correlation(strip_private(batch))[sorted(set(indices))]
             self._kept.setdefault(key, []).append(drop_absent(picked))
         return alerts
+
+    def _for_correlation(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """The columns of matched rows that correlation reads (kept until the end of a hunt)."""
+        return rows.select([c for c in rows.columns if c in self._kept_columns])
 
     def _str(self, value: str) -> str:
         return self._strings.setdefault(value, value)
@@ -207,7 +217,7 @@ class SigmaDetector(Detector):
             rule = match.rule
             keys = {rule.id, rule.name or rule.id} & self.referenced
             for key in keys:
-                self._kept.setdefault(key, []).append(match.rows)
+                self._kept.setdefault(key, []).append(self._for_correlation(match.rows))
             if rule_is_generated(rule.id, rule.name, self.suppressed):
                 alerts.extend(alerts_for(match))
         return alerts
