@@ -168,3 +168,26 @@ def test_corpus_dns_txt_capture(dataset: Callable[[str], Path]) -> None:
     txt = dns.filter(pl.col("qtype_name") == "TXT")
     assert txt.height > 0 and txt.get_column("answers").str.starts_with("TXT ").all()
     assert dns.get_column("timestamp").is_null().sum() == 0
+
+
+def test_idle_flows_are_written_as_the_capture_goes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A flow idle past Zeek's UDP timeout (60 s) is over: written before the capture ends, and a
+    later packet of the same endpoints starts a new flow. Memory holds the active flows only."""
+    monkeypatch.setattr("chainbreaker.readers.pcap._SWEEP_PACKETS", 2)
+    path = tmp_path / "flows.pcap"
+    with path.open("wb") as out:
+        writer = dpkt.pcap.Writer(out)
+        writer.writepkt(_frame(CLIENT, 40000, SERVER, 9999, b"a"), T0)  # flow 1
+        writer.writepkt(_frame(SERVER, 9999, CLIENT, 40000, b"b"), T0 + 1)  # its answer
+        writer.writepkt(_frame(CLIENT, 40001, SERVER, 9999, b"c"), T0 + 30)  # flow 2
+        writer.writepkt(_frame(CLIENT, 40000, SERVER, 9999, b"d"), T0 + 100)  # flow 1 idle 99 s: flow 3
+        writer.writepkt(_frame(CLIENT, 40002, SERVER, 9999, b"e"), T0 + 101)  # flow 4
+    report = ReadReport()
+    batches = list(PcapReader().read(InputFile(path), report, batch_size=1))
+    assert report.records == 4 and report.warning_count == 0
+    assert len(batches) >= 2  # flows over were written before the end
+    flows = pl.concat(batches).sort("event_ref")
+    rows = [
+        (f["event_ref"]["record"], f["src_port"], f["orig_pkts"], f["resp_pkts"]) for f in flows.to_dicts()
+    ]
+    assert rows == [(1, 40000, "1", "1"), (3, 40001, "1", "0"), (4, 40000, "1", "0"), (5, 40002, "1", "0")]

@@ -12,13 +12,14 @@
   ``duration``, ``orig_pkts``/``resp_pkts``, ``orig_bytes``/``resp_bytes`` (payload),
   ``orig_ip_bytes``/``resp_ip_bytes``, ``conn_state`` (an approximation of Zeek's: ``S0`` no
   answer, ``REJ`` SYN answered by RST, ``SF`` closed by FIN, ``RSTO``/``RSTR`` reset, ``S1`` open,
-  ``OTH`` no SYN seen). There is no stream reassembly: flow timeouts and TCP state are not Zeek's.
+  ``OTH`` no SYN seen). There is no stream reassembly: TCP state is not Zeek's.
 
 ``source`` is ``zeek.dns`` / ``zeek.conn`` (so the DNS and connection analytics and Sigma
 ``product: zeek`` rules run unchanged) and ``provider`` is ``pcap``. ``event_ref.record`` is the
 1-based packet number (DNS: the query's, else the response's; conn: the flow's first packet).
 A packet cut short or a damaged record is a counted warning with its packet number; packets read
-before a truncated end are kept. Flows are emitted after the last packet.
+before a truncated end are kept. A flow idle past Zeek's inactivity timeout is written as the
+capture goes (``pcap_wire.INACTIVITY``), the others after the last packet.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from chainbreaker.events import TIMESTAMP_TYPE, conform
 from chainbreaker.readers.base import DEFAULT_BATCH_SIZE, InputFile, Reader, ReadReport
 from chainbreaker.readers.pcap_wire import (
     DNS_PORTS,
+    INACTIVITY,
     RCODES,
     Flow,
     FlowKey,
@@ -46,6 +48,11 @@ from chainbreaker.readers.pcap_wire import (
 )
 from chainbreaker.readers.registry import register
 from chainbreaker.readers.textlines import event_refs
+
+#: Every this many packets, flows idle past their timeout (``pcap_wire.INACTIVITY``) and DNS queries
+#: unanswered for as long as the UDP timeout are written out: memory holds the active flows and
+#: queries, not the whole capture.
+_SWEEP_PACKETS = 20_000
 
 _PCAP_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
 _PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
@@ -67,6 +74,7 @@ class PcapReader(Reader):
         dns: list[dict[str, Any]] = []
         pending: dict[tuple[str, int, str, int, int], dict[str, Any]] = {}
         flows: dict[FlowKey, Flow] = {}
+        ended: list[tuple[FlowKey, Flow]] = []  # flows over (idle past their timeout), not yet written
         with file.open() as stream:
             try:
                 capture = dpkt.pcap.UniversalReader(stream)
@@ -86,17 +94,25 @@ class PcapReader(Reader):
                     break
                 number += 1
                 try:
-                    self._packet(number, ts, link, buf, dns, pending, flows)
+                    self._packet(number, ts, link, buf, dns, pending, flows, ended)
                 except (dpkt.UnpackError, ValueError, struct.error, IndexError) as exc:
                     report.warn(file.name, number, f"damaged packet: {type(exc).__name__}")
+                if number % _SWEEP_PACKETS == 0:
+                    ended += _inactive(flows, ts)
+                    unanswered = [k for k, query in pending.items() if ts - query["__ts"] > INACTIVITY["udp"]]
+                    dns += [pending.pop(k) for k in unanswered]
                 if len(dns) >= batch_size:
                     yield self._dns_frame(file, report, dns)
                     dns = []
+                if len(ended) >= batch_size:
+                    yield self._conn_frame(file, report, ended)
+                    ended = []
         dns.extend(pending.values())
         if dns:
             yield self._dns_frame(file, report, dns)
-        if flows:
-            yield self._conn_frame(file, report, flows)
+        ended += flows.items()
+        if ended:
+            yield self._conn_frame(file, report, ended)
 
     def _packet(
         self,
@@ -107,6 +123,7 @@ class PcapReader(Reader):
         dns: list[dict[str, Any]],
         pending: dict[tuple[str, int, str, int, int], dict[str, Any]],
         flows: dict[FlowKey, Flow],
+        ended: list[tuple[FlowKey, Flow]],
     ) -> None:
         ip = network_layer(link, buf)
         if ip is None:
@@ -122,7 +139,9 @@ class PcapReader(Reader):
         else:
             return
         flags = transport.flags if proto == "tcp" else 0
-        count_packet(flows, (proto, src, sport, dst, dport), number, ts, len(bytes(ip)), len(payload), flags)
+        count_packet(
+            flows, (proto, src, sport, dst, dport), number, ts, len(bytes(ip)), len(payload), flags, ended
+        )
         if proto == "icmp" or not payload or not ({sport, dport} & DNS_PORTS):
             return
         if proto == "tcp":
@@ -171,7 +190,7 @@ class PcapReader(Reader):
         pending: dict[tuple[str, int, str, int, int], dict[str, Any]] = {}
         flows: dict[FlowKey, Flow] = {}
         try:
-            self._packet(number, ts, link, buf, dns, pending, flows)
+            self._packet(number, ts, link, buf, dns, pending, flows, [])
         except (dpkt.UnpackError, ValueError, struct.error, IndexError):
             return out
         for (proto, src, sport, dst, dport), _ in flows.items():
@@ -195,8 +214,8 @@ class PcapReader(Reader):
         return _normalise(frame, "dns", stamps, file.name, numbers)
 
     @staticmethod
-    def _conn_frame(file: InputFile, report: ReadReport, flows: dict[FlowKey, Flow]) -> pl.DataFrame:
-        ordered = sorted(flows.items(), key=lambda item: item[1].number)
+    def _conn_frame(file: InputFile, report: ReadReport, flows: list[tuple[FlowKey, Flow]]) -> pl.DataFrame:
+        ordered = sorted(flows, key=lambda item: item[1].number)
         rows: list[dict[str, str | None]] = []
         for (proto, src, sport, dst, dport), flow in ordered:
             ports = {sport, dport} & DNS_PORTS
@@ -224,6 +243,13 @@ class PcapReader(Reader):
         frame = pl.DataFrame(rows, schema=dict.fromkeys(rows[0], pl.String()))
         report.count(file.name, frame.height)
         return _normalise(frame, "conn", stamps, file.name, [flow.number for _, flow in ordered])
+
+
+def _inactive(flows: dict[FlowKey, Flow], now: float) -> list[tuple[FlowKey, Flow]]:
+    """The flows idle longer than their protocol's timeout at ``now``, taken out of ``flows`` (a later
+    packet of the same endpoints starts a new flow, as in Zeek)."""
+    idle = [key for key, flow in flows.items() if now - flow.last > INACTIVITY[key[0]]]
+    return [(key, flows.pop(key)) for key in idle]
 
 
 def _normalise(

@@ -118,9 +118,22 @@ def dns_record(
     }
 
 
+#: Inactivity after which a flow is over, as Zeek's defaults (tcp_inactivity_timeout 5 min, udp and
+#: icmp 1 min): a later packet of the same endpoints starts a new flow.
+INACTIVITY = {"tcp": 300.0, "udp": 60.0, "icmp": 60.0}
+
+
 def count_packet(
-    flows: dict[FlowKey, Flow], key: FlowKey, number: int, ts: float, size: int, payload: int, flags: int
+    flows: dict[FlowKey, Flow],
+    key: FlowKey,
+    number: int,
+    ts: float,
+    size: int,
+    payload: int,
+    flags: int,
+    ended: list[tuple[FlowKey, Flow]],
 ) -> None:
+    """Count a packet into its flow; a flow idle past its timeout goes to ``ended`` first."""
     proto, src, sport, dst, dport = key
     reverse: FlowKey = (proto, dst, dport, src, sport)
     if proto == "icmp":
@@ -129,6 +142,10 @@ def count_packet(
     flow = flows.get(key)
     if flow is None and (flow := flows.get(reverse)) is not None:
         side = 1
+    if flow is not None and ts - flow.last > INACTIVITY[proto]:
+        found = reverse if side else key
+        ended.append((found, flows.pop(found)))
+        flow, side = None, 0
     if flow is None:
         synack = dpkt.tcp.TH_SYN | dpkt.tcp.TH_ACK
         if proto == "tcp" and flags & synack == synack:  # the other side opened it
