@@ -26,7 +26,7 @@ from chainbreaker.events import conform
 from chainbreaker.readers.authparse import auth_source, parse_messages, program_base
 from chainbreaker.readers.base import DEFAULT_BATCH_SIZE, InputFile, Reader, ReadReport
 from chainbreaker.readers.registry import register
-from chainbreaker.readers.textlines import event_refs, head_lines, iter_lines, line_at, parse_timestamp
+from chainbreaker.readers.textlines import event_refs, head_matches, iter_lines, line_at, parse_timestamp
 
 _TAG = r"(?:(?P<program>[^:\[\s]+(?:\([^)\s]*\))?)(?:\[(?P<pid>\d+)\])?: ?)?(?P<message>.*)$"
 RFC3164 = (
@@ -70,11 +70,7 @@ class SyslogReader(Reader):
 
     @classmethod
     def detect(cls, file: InputFile, head: bytes) -> bool:
-        lines = head_lines(head, 10)
-        if not lines or not any(form.match(lines[0]) for form in _FORMS):
-            return False
-        matched = sum(1 for line in lines if any(form.match(line) for form in _FORMS))
-        return matched * 10 >= len(lines) * 6
+        return head_matches(head, _FORMS)
 
     def read(
         self, file: InputFile, report: ReadReport, batch_size: int = DEFAULT_BATCH_SIZE

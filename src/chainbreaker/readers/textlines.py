@@ -13,7 +13,8 @@ Bytes that are not UTF-8 are decoded with U+FFFD replacement characters and the 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -96,6 +97,15 @@ def head_lines(head: bytes, limit: int = 20) -> list[str]:
     if len(lines) > 1:
         lines = lines[:-1]
     return [line.rstrip("\r") for line in lines if line.strip()][:limit]
+
+
+def head_matches(head: bytes, forms: Sequence[re.Pattern[str]], lines: int = 10, share: float = 0.6) -> bool:
+    """Whether a sniffed head is a line format: its first line matches one of ``forms`` and so do
+    ``share`` of its first ``lines`` lines (a stray line or two, such as a continuation, is allowed)."""
+    found = head_lines(head, lines)
+    if not found or not any(form.match(found[0]) for form in forms):
+        return False
+    return sum(1 for line in found if any(form.match(line) for form in forms)) >= share * len(found)
 
 
 def to_text(value: Any) -> str | None:

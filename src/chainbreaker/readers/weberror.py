@@ -24,7 +24,7 @@ import polars as pl
 from chainbreaker.events import conform
 from chainbreaker.readers.base import DEFAULT_BATCH_SIZE, InputFile, Reader, ReadReport
 from chainbreaker.readers.registry import register
-from chainbreaker.readers.textlines import event_refs, head_lines, iter_lines, line_at
+from chainbreaker.readers.textlines import event_refs, head_matches, iter_lines, line_at
 
 APACHE = (
     r"^\[(?P<ts>[A-Z][a-z]{2} [A-Z][a-z]{2} {1,2}\d{1,2} \d\d:\d\d:\d\d(?:\.\d+)? \d{4})\]"
@@ -50,10 +50,7 @@ class WebErrorLogReader(Reader):
 
     @classmethod
     def detect(cls, file: InputFile, head: bytes) -> bool:
-        lines = head_lines(head, 10)
-        if not lines or not any(form.match(lines[0]) for form in _FORMS):
-            return False
-        return sum(1 for line in lines if any(f.match(line) for f in _FORMS)) * 10 >= len(lines) * 6
+        return head_matches(head, _FORMS)
 
     def read(
         self, file: InputFile, report: ReadReport, batch_size: int = DEFAULT_BATCH_SIZE

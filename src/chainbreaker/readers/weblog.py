@@ -31,7 +31,7 @@ import polars as pl
 from chainbreaker.events import conform
 from chainbreaker.readers.base import DEFAULT_BATCH_SIZE, InputFile, Reader, ReadReport
 from chainbreaker.readers.registry import register
-from chainbreaker.readers.textlines import event_refs, head_lines, iter_lines, line_at
+from chainbreaker.readers.textlines import event_refs, head_lines, head_matches, iter_lines, line_at
 
 _DIRECTIVES = ("#Software:", "#Version:", "#Date:", "#Fields:", "#Start-Date:", "#End-Date:", "#Remark:")
 
@@ -207,10 +207,7 @@ class AccessLogReader(Reader):
 
     @classmethod
     def detect(cls, file: InputFile, head: bytes) -> bool:
-        lines = head_lines(head, 10)
-        if not lines or not _ACCESS_RE.match(lines[0]):
-            return False
-        return sum(1 for line in lines if _ACCESS_RE.match(line)) * 10 >= len(lines) * 6
+        return head_matches(head, [_ACCESS_RE])
 
     def read(
         self, file: InputFile, report: ReadReport, batch_size: int = DEFAULT_BATCH_SIZE
