@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-from test_shipped_correlation_rules import names_of, run, security, sysmon
+from test_shipped_correlation_rules import names_of, run, security, stream_tests, sysmon
 
 from chainbreaker.alerts import Alert
 
@@ -182,15 +181,7 @@ CASES: dict[str, tuple[Callable[[], Stream], Callable[[], Stream]]] = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_positive_stream_fires(name: str) -> None:
-    alerts = names_of(run(CASES[name][0]()))
-    assert len(alerts.get(name, [])) == 1, alerts.keys()
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_negative_stream_does_not_fire(name: str) -> None:
-    assert name not in names_of(run(CASES[name][1]()))
+test_positive_stream_fires, test_negative_stream_does_not_fire = stream_tests(CASES)
 
 
 def test_legacy_wmi_child_is_joined_on_the_creator_process_id() -> None:

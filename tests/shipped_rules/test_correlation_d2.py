@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-from test_shipped_correlation_rules import names_of, run, security, sysmon
+from test_shipped_correlation_rules import names_of, run, security, stream_tests, sysmon
 
 
 def kerberos_spray(users: int, ips: int, step: float = 20) -> list[dict[str, Any]]:
@@ -79,15 +78,7 @@ CASES: dict[str, tuple[Callable[[], list[dict[str, Any]]], Callable[[], list[dic
 }
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_positive_stream_fires(name: str) -> None:
-    alerts = names_of(run(CASES[name][0]())).get(name, [])
-    assert len(alerts) == 1, alerts
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_negative_stream_does_not_fire(name: str) -> None:
-    assert name not in names_of(run(CASES[name][1]()))
+test_positive_stream_fires, test_negative_stream_does_not_fire = stream_tests(CASES)
 
 
 def test_kerberos_spray_alert_is_credential_access() -> None:

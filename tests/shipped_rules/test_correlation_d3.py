@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-from test_shipped_correlation_rules import at, names_of, run, sysmon
+from test_shipped_correlation_rules import at, names_of, run, stream_tests, sysmon
 
 #: Service Control Manager 7036 binary data: the service's internal name and state, UTF-16LE.
 RUNNING, STOPPED = "4", "1"
@@ -86,15 +85,7 @@ CASES: dict[str, tuple[Callable[[], list[dict[str, Any]]], Callable[[], list[dic
 }
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_positive_stream_fires(name: str) -> None:
-    alerts = names_of(run(CASES[name][0]())).get(name, [])
-    assert len(alerts) == 1, alerts
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_negative_stream_does_not_fire(name: str) -> None:
-    assert name not in names_of(run(CASES[name][1]()))
+test_positive_stream_fires, test_negative_stream_does_not_fire = stream_tests(CASES)
 
 
 def test_eventlog_restart_alert_is_defense_impairment_and_feeders_stay_silent() -> None:

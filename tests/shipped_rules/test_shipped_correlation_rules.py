@@ -244,15 +244,27 @@ def test_every_shipped_correlation_has_a_case() -> None:
     assert outer == set(names)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_positive_stream_fires(name: str) -> None:
-    alerts = names_of(run(CASES[name][0]()))
-    assert len(alerts.get(name, [])) == 1, alerts.keys()
+Streams = Callable[[], list[dict[str, Any]]]
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_negative_stream_does_not_fire(name: str) -> None:
-    assert name not in names_of(run(CASES[name][1]()))
+def stream_tests(cases: dict[str, tuple[Streams, Streams]]) -> tuple[Callable[[str], None], ...]:
+    """The two tests every correlation gets, for a module's ``CASES``: its positive stream raises
+    exactly one alert of the rule, its negative stream none (the test_correlation_*.py modules
+    take them with ``test_positive_stream_fires, test_negative_stream_does_not_fire = ...``)."""
+
+    @pytest.mark.parametrize("name", sorted(cases))
+    def test_positive_stream_fires(name: str) -> None:
+        alerts = names_of(run(cases[name][0]()))
+        assert len(alerts.get(name, [])) == 1, alerts.keys()
+
+    @pytest.mark.parametrize("name", sorted(cases))
+    def test_negative_stream_does_not_fire(name: str) -> None:
+        assert name not in names_of(run(cases[name][1]()))
+
+    return test_positive_stream_fires, test_negative_stream_does_not_fire
+
+
+test_positive_stream_fires, test_negative_stream_does_not_fire = stream_tests(CASES)
 
 
 def test_feeding_rules_stay_silent_and_chain_steps_do_not_alert() -> None:
