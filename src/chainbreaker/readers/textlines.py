@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -106,6 +106,33 @@ def head_matches(head: bytes, forms: Sequence[re.Pattern[str]], lines: int = 10,
     if not found or not any(form.match(found[0]) for form in forms):
         return False
     return sum(1 for line in found if any(form.match(line) for form in forms)) >= share * len(found)
+
+
+def parsed_lines(
+    file: InputFile,
+    report: ReadReport,
+    batch_size: int,
+    parse: Callable[[list[str]], pl.DataFrame],
+    ok: pl.Expr,
+    reason: str,
+    quiet: Callable[[str], bool] = lambda line: not line.strip(),
+) -> Iterator[pl.DataFrame]:
+    """Batches of a line format parsed by ``parse`` (vectorised, the text in ``__line``): the rows
+    where ``ok`` holds, with their ``event_ref`` (file, line number) and without ``__line``; every
+    other line is a counted warning with ``reason``, unless ``quiet`` (blank lines by default)."""
+    for first, lines in iter_lines(file, batch_size):
+        frame = parse(lines).with_columns(
+            pl.int_range(first, first + len(lines), eager=True, dtype=pl.Int64).alias("__record")
+        )
+        bad = frame.filter(ok.not_())
+        for number, line in zip(bad.get_column("__record"), bad.get_column("__line"), strict=True):
+            if not quiet(line):
+                report.warn(file.name, number, reason)
+        good = frame.filter(ok)
+        if good.height == 0:
+            continue
+        report.count(file.name, good.height)
+        yield good.drop("__line", "__record").with_columns(event_refs(file.name, good.get_column("__record")))
 
 
 def to_text(value: Any) -> str | None:

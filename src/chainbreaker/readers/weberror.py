@@ -24,7 +24,7 @@ import polars as pl
 from chainbreaker.events import conform
 from chainbreaker.readers.base import DEFAULT_BATCH_SIZE, InputFile, Reader, ReadReport
 from chainbreaker.readers.registry import register
-from chainbreaker.readers.textlines import event_refs, head_matches, iter_lines, line_at
+from chainbreaker.readers.textlines import head_matches, line_at, parsed_lines
 
 APACHE = (
     r"^\[(?P<ts>[A-Z][a-z]{2} [A-Z][a-z]{2} {1,2}\d{1,2} \d\d:\d\d:\d\d(?:\.\d+)? \d{4})\]"
@@ -37,6 +37,11 @@ NGINX = (
 )
 _FORMS = (re.compile(APACHE), re.compile(NGINX))
 _NGINX_CLIENT = r", client: ([^,\s]+)"
+
+
+def _continuation_or_blank(line: str) -> bool:
+    """Indented lines continue the previous message (a stack trace): skipped without a warning."""
+    return not line.strip() or line[:1].isspace()
 
 
 @register
@@ -55,20 +60,10 @@ class WebErrorLogReader(Reader):
     def read(
         self, file: InputFile, report: ReadReport, batch_size: int = DEFAULT_BATCH_SIZE
     ) -> Iterator[pl.DataFrame]:
-        for first, lines in iter_lines(file, batch_size):
-            frame = self.parse(lines).with_columns(
-                pl.int_range(first, first + len(lines), eager=True, dtype=pl.Int64).alias("__record")
-            )
-            bad = frame.filter(pl.col("channel").is_null())
-            for number, line in zip(bad.get_column("__record"), bad.get_column("__line"), strict=True):
-                if line.strip() and not line[:1].isspace():
-                    report.warn(file.name, number, "not a web server error log line: no Apache/Nginx header")
-            good = frame.filter(pl.col("channel").is_not_null())
-            if good.height == 0:
-                continue
-            report.count(file.name, good.height)
-            refs = event_refs(file.name, good.get_column("__record"))
-            yield conform(good.drop("__line", "__record").with_columns(refs))
+        reason = "not a web server error log line: no Apache/Nginx header"
+        ok = pl.col("channel").is_not_null()
+        for good in parsed_lines(file, report, batch_size, self.parse, ok, reason, _continuation_or_blank):
+            yield conform(good)
 
     def parse(self, lines: list[str]) -> pl.DataFrame:
         """Parse lines (vectorised); rows of neither form have a null ``channel``."""

@@ -31,7 +31,14 @@ import polars as pl
 from chainbreaker.events import conform
 from chainbreaker.readers.base import DEFAULT_BATCH_SIZE, InputFile, Reader, ReadReport
 from chainbreaker.readers.registry import register
-from chainbreaker.readers.textlines import event_refs, head_lines, head_matches, iter_lines, line_at
+from chainbreaker.readers.textlines import (
+    event_refs,
+    head_lines,
+    head_matches,
+    iter_lines,
+    line_at,
+    parsed_lines,
+)
 
 _DIRECTIVES = ("#Software:", "#Version:", "#Date:", "#Fields:", "#Start-Date:", "#End-Date:", "#Remark:")
 
@@ -212,21 +219,9 @@ class AccessLogReader(Reader):
     def read(
         self, file: InputFile, report: ReadReport, batch_size: int = DEFAULT_BATCH_SIZE
     ) -> Iterator[pl.DataFrame]:
-        for first, lines in iter_lines(file, batch_size):
-            frame = self.parse(lines).with_columns(
-                pl.int_range(first, first + len(lines), eager=True, dtype=pl.Int64).alias("__record")
-            )
-            bad = frame.filter(pl.col("__ok").not_())
-            for number, line in zip(bad.get_column("__record"), bad.get_column("__line"), strict=True):
-                if line.strip():
-                    report.warn(file.name, number, "not an access log line: no common/combined layout")
-            good = frame.filter(pl.col("__ok"))
-            if good.height == 0:
-                continue
-            report.count(file.name, good.height)
-            refs = event_refs(file.name, good.get_column("__record"))
-            good = good.drop("__ok", "__line", "__record").with_columns(refs)
-            yield _normalise(good, "web.access", "access", None)
+        reason = "not an access log line: no common/combined layout"
+        for good in parsed_lines(file, report, batch_size, self.parse, pl.col("__ok"), reason):
+            yield _normalise(good.drop("__ok"), "web.access", "access", None)
 
     @staticmethod
     def parse(lines: list[str]) -> pl.DataFrame:
