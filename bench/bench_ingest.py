@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python bench/bench_ingest.py [--repeats 49] [--small 12] [--large 120] [--no-memory]
      [--src OTHER/src]  (ingest with another source tree, e.g. a checkout of an older commit, for
-     before/after figures taken in the same conditions)
+     before/after figures taken in the same conditions) [--parquet]
 
 The evtx-attack-samples corpus (8,255 records in 277 files) is repeated by symbolic links in a
 temporary folder (never copied) until it holds >= 400,000 records. Measured:
@@ -10,6 +10,9 @@ temporary folder (never copied) until it holds >= 400,000 records. Measured:
 (a) the floor: ``PyEvtxParser(path).records_json()`` + ``orjson.loads`` of every record, on one
     core and in two processes;
 (b) ``chainbreaker ingest`` to a Parquet dataset folder (two worker processes, default batch size);
+(d) with ``--parquet``: the Parquet write alone, as a worker does it (one Polars thread): the speed
+    run's input read in one process, each frame timed through ``stream.write_part`` only (CPU
+    seconds, part files, bytes written); the write path's share of (b) without its noise;
 (c) peak memory (ru_maxrss) of the ingest's main process and of its largest worker, at ``--small``
     and ``--large`` repeats (10x the input), with ``--memory-batch-size`` (default 10,000) so that
     both runs fill whole batches: memory is bounded by the batch size, and a run too small to
@@ -54,6 +57,25 @@ peak_main = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 peak_worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 native = getattr(evtx, "NATIVE", None) is not None
 print(report.records, report.skipped, len(parts), seconds, peak_main, peak_worker, int(native))
+"""
+
+
+_WRITE = """
+import sys, time
+from pathlib import Path
+from chainbreaker.readers import ReadReport, read_paths
+from chainbreaker.readers.stream import write_part
+out = Path(sys.argv[2])
+out.mkdir()
+cpu = 0.0
+records = parts = 0
+for frame in read_paths([sys.argv[1]], ReadReport(), int(sys.argv[3]), workers=1):
+    started = time.process_time()
+    write_part(frame, str(out / f"{parts}.parquet"))
+    cpu += time.process_time() - started
+    records += frame.height
+    parts += 1
+print(records, parts, cpu, sum(p.stat().st_size for p in out.iterdir()))
 """
 
 
@@ -124,6 +146,16 @@ def ingest(folder: Path, out: Path, batch_size: int, src: str | None = None) -> 
     }
 
 
+def parquet_write(folder: Path, out: Path, batch_size: int, src: str | None = None) -> dict[str, float]:
+    env = dict(os.environ, POLARS_MAX_THREADS="1")  # as in the reader workers (stream.WORKER_ENVIRONMENT)
+    if src:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
+    command = [sys.executable, "-c", _WRITE, str(folder), str(out), str(batch_size)]
+    result = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
+    records, parts, cpu, size = result.stdout.split()
+    return {"records": int(records), "parts": int(parts), "cpu_seconds": float(cpu), "bytes": int(size)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=49, help="corpus copies for the speed runs")
@@ -137,6 +169,7 @@ def main() -> None:
         help="batch size of the memory runs (batches full in both)",
     )
     parser.add_argument("--no-memory", action="store_true", help="skip the memory runs (c)")
+    parser.add_argument("--parquet", action="store_true", help="also time the Parquet write alone (d)")
     parser.add_argument("--src", help="source tree to ingest with (default: the installed package)")
     args = parser.parse_args()
     files = sorted(corpus().rglob("*.evtx"))
@@ -166,6 +199,13 @@ def main() -> None:
         floor2 = summary["floor_2p"]
         print(f"    ingest / floor, both on 2 cores: wall {run['seconds'] / floor2['seconds']:.2f}x, "
               f"CPU {run['cpu_seconds'] / floor2['cpu_seconds']:.2f}x")  # fmt: skip
+        if args.parquet:
+            w = parquet_write(folder, base / "out-write", args.batch_size, args.src)
+            summary["parquet_write"] = w
+            per_record = w["cpu_seconds"] / w["records"] * 1e6
+            print(f"(d) Parquet write alone (write_part, 1 process, 1 Polars thread): "
+                  f"{w['records']:,} records, {w['parts']} part files, {w['cpu_seconds']:.2f} CPU s "
+                  f"({per_record:.1f} us/record), {w['bytes'] / 1e6:.1f} MB")  # fmt: skip
         if args.no_memory:
             summary["load_after"] = os.getloadavg()
             print(f"load average after: {load()}")

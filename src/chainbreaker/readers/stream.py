@@ -239,7 +239,16 @@ PARQUET_ZSTD_LEVEL = 1
 
 
 def write_part(batch: pl.DataFrame, path: str) -> None:
-    """One Parquet part file (column statistics kept: they let scans skip row groups)."""
+    """One Parquet part file (column statistics kept: they let scans skip row groups).
+
+    One part per frame (a Windows batch is one frame per channel), on purpose: the Spark engine
+    hands each part to the detectors as one batch of the embedded read (tests/readers/
+    test_parquet_parts.py). Measured on 404,495 records (docs/BENCHMARKS.md, "Ingest"): a batch's
+    frames stacked into one part wrote ~2.2x slower (every row carries the union of the channels'
+    columns, mostly null) with a larger worker peak; only the small frames stacked saved ~3% of
+    the ingest's CPU but breaks that contract; the writer's settings (statistics off, lz4,
+    page or row-group size, pyarrow's writer) save at most ~0.15 CPU s of ~1.5 s of writing.
+    """
     batch.write_parquet(path, compression="zstd", compression_level=PARQUET_ZSTD_LEVEL)
 
 
