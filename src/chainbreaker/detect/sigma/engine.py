@@ -29,8 +29,8 @@ ROW_INDEX = "\x00row"
 
 #: The rules of a partition, each with its condition in the partition's field names.
 Plan = tuple[tuple[CompiledRule, ir.Node], ...]
-#: Per column: its distinct non-null values and their lower-cased forms, aligned.
-Distinct = dict[str, tuple[pl.Series, pl.Series]]
+#: Per column: its distinct non-null values.
+Distinct = dict[str, pl.Series]
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +254,7 @@ class SigmaEngine:
             roots,
             [frozenset(ir.positive_fields(node)) for _, node in live],
             any(r & keywords for r in roots),
+            _anchor_sets(anchors),
         )
         if not backend.data_dependent:  # CIDR / Python-regex leaves embed this frame's values
             if len(self._folded) > 512:
@@ -332,29 +333,77 @@ class SigmaEngine:
             wanted = set(keep).union(*(compiled.fields[i] for i in hits))
             output = columns_of(output, [c for c in output.columns if c in wanted])
         narrowed = [i for i in hits if compiled.anchored[i]]
-        if narrowed:  # anchors only narrowed the rows: decide those rules on the rows they kept
+        decided: dict[int, tuple[int, pl.DataFrame]] = {}  # rule -> (its row set, decisions)
+        sets = row_sets(masks, narrowed, compiled.anchor_sets)
+        candidates: dict[int, pl.DataFrame] = {}  # per row set, its rows of ``output`` (when needed)
+        for n, (rules, kept) in enumerate(sets):
+            # anchors only narrowed the rows: decide those rules on the rows they kept
             start = time.perf_counter()
-            kept = masks.select(pl.any_horizontal(str(i) for i in narrowed)).to_series()
-            candidates = filtered(output, kept)
-            read = set().union(*(compiled.roots[i] for i in narrowed))  # filter only what they read
+            read = set().union(*(compiled.roots[i] for i in rules))  # filter only what they read
             reads = [c for c in prepared.columns if c in read] or prepared.columns[:1]
-            rows_read = filtered(columns_of(prepared, reads), kept)
-            decided = rows_read.select([compiled.exprs[i] for i in narrowed])
+            decisions = filtered(columns_of(prepared, reads), kept).select([compiled.exprs[i] for i in rules])
+            for i in rules:
+                decided[i] = (n, decisions)
             if self.profile:
-                share = (time.perf_counter() - start) / len(narrowed)
-                for i in narrowed:
+                share = (time.perf_counter() - start) / len(rules)
+                for i in rules:
                     rule_id = compiled.live[i][0].id
                     self.seconds[rule_id] = self.seconds.get(rule_id, 0.0) + share
         for i in hits:
             rule, node = compiled.live[i]
             if compiled.anchored[i]:
-                mask = decided.get_column(str(i))
+                n, decisions = decided[i]
+                mask = decisions.get_column(str(i))
                 if not mask.any():
                     continue
-                rows = filtered(candidates, mask)
+                if n not in candidates:
+                    candidates[n] = filtered(output, sets[n][1])
+                rows = filtered(candidates[n], mask)
             else:
                 rows = filtered(output, masks.get_column(str(i)))
             yield RuleMatch(rule, rows, node)
+
+
+#: Rows an anchor must leave out of the shared candidate rows before its rules get their own.
+OWN_ROWS_SAVING = 2048
+
+
+def row_sets(
+    masks: pl.DataFrame, rules: list[int], anchor_sets: list[int]
+) -> list[tuple[list[int], pl.Series]]:
+    """The anchored rules that matched some row, in sets that decide their whole conditions together,
+    each with the rows to decide them on.
+
+    By default one set: every rule on the rows some rule's anchor kept. But one common anchor
+    (a ``CommandLine`` substring) keeps most rows, and a rule whose own anchor keeps a hundred
+    of them would then run its whole condition (regular expressions, long ``contains`` lists)
+    over all of them. Rules sharing an anchor whose rows are at least :data:`OWN_ROWS_SAVING`
+    fewer than the shared rows form a set of their own, decided on their anchor's rows only.
+    Every match of a rule satisfies its anchor, so each rule's matched rows are the same (in the
+    same order) whichever set decides it.
+    """
+    if not rules:
+        return []
+    columns = {i: masks.get_column(str(i)) for i in rules}
+    if len(rules) == 1:
+        return [(rules, columns[rules[0]])]
+    union = masks.select(pl.any_horizontal(str(i) for i in rules)).to_series()
+    shared_rows = int(union.sum())
+    by_anchor: dict[int, list[int]] = {}
+    for i in rules:
+        by_anchor.setdefault(anchor_sets[i], []).append(i)
+    out: list[tuple[list[int], pl.Series]] = []
+    shared: list[int] = []
+    for members in by_anchor.values():
+        own = columns[members[0]]  # equal anchors: equal masks
+        if shared_rows - int(own.sum()) >= OWN_ROWS_SAVING:
+            out.append((members, own))
+        else:
+            shared.extend(members)
+    if shared:
+        kept = union if not out else masks.select(pl.any_horizontal(str(i) for i in shared)).to_series()
+        out.append((shared, kept))
+    return out
 
 
 def _decide_on_distinct_values(prepared: pl.DataFrame, compiled: _Compiled, known: Distinct) -> list[pl.Expr]:
@@ -368,10 +417,13 @@ def _decide_on_distinct_values(prepared: pl.DataFrame, compiled: _Compiled, know
     first = list(compiled.first)
     for column, indices in compiled.by_value.items():
         lowered = LOWER_PREFIX + column
-        found = known.get(column)
-        if found is not None:  # the prefilter's distinct values, lower-cased ones aligned
-            values, lower = found
-            pair = [values, lower.alias(lowered)] if lowered in prepared.columns else [values]
+        values = known.get(column)
+        if values is not None:  # the prefilter's distinct values, lower-cased here when read
+            pair = (
+                [values, values.str.to_lowercase().alias(lowered)]
+                if lowered in prepared.columns
+                else [values]
+            )
             distinct = pl.DataFrame(pair)
         else:
             wanted = [column, lowered] if lowered in prepared.columns else [column]
@@ -386,6 +438,12 @@ def _decide_on_distinct_values(prepared: pl.DataFrame, compiled: _Compiled, know
             else:  # the values as one literal list (Series.implode would run a query per rule)
                 first[i] = pl.col(column).is_in(pl.lit(hits).implode()).fill_null(False).alias(str(i))
     return first
+
+
+def _anchor_sets(anchors: Sequence[ir.Node | None]) -> list[int]:
+    """Per rule, the index of the first rule with an equal anchor (itself if none or unanchored)."""
+    first: dict[ir.Node, int] = {}
+    return [i if a is None else first.setdefault(a, i) for i, a in enumerate(anchors)]
 
 
 def _has_fieldless(node: ir.Node) -> bool:
@@ -407,6 +465,7 @@ class _Compiled:
     roots: list[frozenset[str]]  # the columns each rule's whole condition reads
     fields: list[frozenset[str]]  # the fields each rule's condition tests positively (cited)
     reads_keywords: bool  # whether some rule reads the joined keyword text (ir.KEYWORDS)
+    anchor_sets: list[int]  # per rule: the first rule with an equal anchor (equal first masks)
 
 
 def match_frame(rules: Sequence[CompiledRule], frame: pl.DataFrame) -> dict[str, pl.DataFrame]:

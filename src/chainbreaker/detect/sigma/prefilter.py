@@ -65,15 +65,26 @@ def search(values: list[str], literals: tuple[str, ...]) -> set[str]:
     if not values or not literals:
         return set()
     # One search over all values joined by a character no literal has (else one search per value).
-    joinable = not any(_SEPARATOR in lit for lit in literals)
-    texts = [_SEPARATOR.join(values)] if joinable else values
+    if _joinable(literals):
+        return search_text(_SEPARATOR.join(values), literals)
     found: set[str] = set()
-    for text in texts:
-        for _, literal in automaton(literals).iter(text):  # every occurrence, overlapping too
-            found.add(literal)
+    for text in values:
+        found |= search_text(text, literals)
         if len(found) == len(literals):
             break
     return found
+
+
+def search_text(text: str, literals: tuple[str, ...]) -> set[str]:
+    """Which of ``literals`` occur in ``text``."""
+    if not text or not literals:
+        return set()
+    return {literal for _, literal in automaton(literals).iter(text)}  # overlapping ones too
+
+
+def _joinable(literals: Sequence[str]) -> bool:
+    """Whether no literal holds the separator that joins values into one searched text."""
+    return not any(_SEPARATOR in lit for lit in literals)
 
 
 def wanted_literals(columns: set[str], nodes: list[ir.Node]) -> dict[str, list[str]]:
@@ -96,9 +107,9 @@ def presence(frame: pl.DataFrame, wanted: dict[str, list[str]]) -> dict[str, fro
 
 def distinct_presence(
     frame: pl.DataFrame, wanted: dict[str, list[str]], keyword_columns: Sequence[str] = ()
-) -> tuple[dict[str, frozenset[str]], dict[str, tuple[pl.Series, pl.Series]]]:
-    """:func:`presence`, and each wanted column's distinct non-null values with their lower-cased
-    forms (aligned), which the engine reuses to decide single string tests on distinct values.
+) -> tuple[dict[str, frozenset[str]], dict[str, pl.Series]]:
+    """:func:`presence`, and each wanted column's distinct non-null values, which the engine reuses
+    to decide single string tests on distinct values.
 
     The literals of the joined keyword text (:data:`ir.KEYWORDS`, when not a column of ``frame``) are
     searched in the ``keyword_columns`` it joins: a literal without the separator occurs in the
@@ -111,19 +122,41 @@ def distinct_presence(
     columns = [c for c in wanted if c != ir.KEYWORDS or not virtual]
     joined = [c for c in keyword_columns if c not in columns] if keyword_literals else []
     present: dict[str, frozenset[str]] = {}
-    found: dict[str, tuple[pl.Series, pl.Series]] = {}
-    texts: dict[str, list[str]] = {}
-    if columns or joined:  # every column's distinct values, then lower-cased, in two Polars calls
+    found: dict[str, pl.Series] = {}
+    texts: dict[str, str] = {}
+    distinct = pl.DataFrame()
+    if columns or joined:  # every column's distinct values, then their lower-cased text
         distinct = frame.select(pl.col(c).drop_nulls().unique().implode() for c in [*columns, *joined])
-        lowered = distinct.select(pl.all().list.eval(pl.element().str.to_lowercase()))
-        texts = dict(zip(distinct.columns, lowered.row(0), strict=True))
-        present = {c: frozenset(search(texts[c], tuple(wanted[c]))) for c in columns}
-        found = {c: (distinct.get_column(c)[0].alias(c), lowered.get_column(c)[0].alias(c)) for c in columns}
+        # Each column's values joined into one text, then lower-cased, by Polars: one Python string
+        # per column instead of one per value, and no per-column ``list.eval`` query. Lower-casing
+        # maps characters one by one and the separator is neither cased nor case-ignorable, so the
+        # lower-cased join is the join of the lower-cased values.
+        joined_texts = distinct.select(pl.all().list.join(_SEPARATOR).str.to_lowercase()).row(0)
+        texts = dict(zip(distinct.columns, joined_texts, strict=True))
+        for c in columns:
+            literals = tuple(wanted[c])
+            if _joinable(literals):
+                hits = search_text(texts[c], literals)
+            else:
+                hits = search(_lowered(distinct, c), literals)
+            present[c] = frozenset(hits)
+        found = {c: distinct.get_column(c)[0].alias(c) for c in columns}
     if virtual:
         spanning = {lit for lit in keyword_literals if ir.KEYWORD_SEPARATOR in lit}
-        values = [v for c in keyword_columns for v in texts[c]] if keyword_literals else []
-        present[ir.KEYWORDS] = frozenset(search(values, tuple(keyword_literals)) | spanning)
+        literals = tuple(keyword_literals)
+        if not keyword_literals:
+            hits = set()
+        elif _joinable(literals):
+            hits = search_text(_SEPARATOR.join(texts[c] for c in keyword_columns), literals)
+        else:
+            hits = search([v for c in keyword_columns for v in _lowered(distinct, c)], literals)
+        present[ir.KEYWORDS] = frozenset(hits | spanning)
     return present, found
+
+
+def _lowered(distinct: pl.DataFrame, column: str) -> list[str]:
+    """A column's distinct values (one imploded list per column of ``distinct``), lower-cased."""
+    return distinct.get_column(column)[0].str.to_lowercase().to_list()
 
 
 def fold(nodes: list[ir.Node], columns: set[str], present: dict[str, frozenset[str]]) -> list[ir.Node]:
