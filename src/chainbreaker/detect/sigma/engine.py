@@ -135,7 +135,7 @@ class SigmaEngine:
         # share most folded rules, and building Polars expressions in Python costs more than
         # folding them.
         self._exprs: dict[tuple[int, tuple[str, ...]], tuple[ir.Node, pl.Expr, frozenset[str]]] = {}
-        self._anchors: dict[int, tuple[ir.Node, ir.Node | None]] = {}
+        self._anchor = ir.NodeMemo(ir.anchor, FoldCache.MAX_ENTRIES)
 
     def plan(self, key: PartitionKey) -> Plan:
         """The rules (with the target's field names) that run on partitions with this key."""
@@ -285,14 +285,6 @@ class SigmaEngine:
             self._exprs[key] = (node, expr, mine)
         return expr
 
-    def _anchor(self, node: ir.Node) -> ir.Node | None:
-        cached = self._anchors.get(id(node))
-        if cached is None:
-            if len(self._anchors) >= FoldCache.MAX_ENTRIES:
-                self._anchors.clear()
-            cached = self._anchors[id(node)] = (node, ir.anchor(node))
-        return cached[1]
-
     def _evaluate(
         self, output: pl.DataFrame, plan: Plan, searches: bool, keep: Sequence[str] | None
     ) -> Iterator[RuleMatch]:
@@ -310,23 +302,13 @@ class SigmaEngine:
             columns = []
             for (rule, _), expr in zip(compiled.live, first, strict=True):
                 start = time.perf_counter()
-                column = prepared.select(expr).to_series()
-                if column.len() != prepared.height:  # a constant (decided on distinct values)
-                    column = pl.repeat(column[0], prepared.height, dtype=pl.Boolean, eager=True).alias(
-                        column.name
-                    )
-                columns.append(column)
+                columns.append(_full_height(prepared.select(expr).to_series(), prepared.height))
                 self.seconds[rule.id] = self.seconds.get(rule.id, 0.0) + time.perf_counter() - start
             masks = pl.DataFrame(columns)
         else:
             masks = prepared.select(first)
             if masks.height != prepared.height:  # every test a constant: one row, broadcast it
-                masks = pl.DataFrame(
-                    [
-                        pl.repeat(c[0], prepared.height, dtype=pl.Boolean, eager=True).alias(c.name)
-                        for c in masks
-                    ]
-                )
+                masks = pl.DataFrame([_full_height(c, prepared.height) for c in masks])
         # Eager column steps below (sum, filter): no query planning per step.
         hits = [i for i, column in enumerate(masks.get_columns()) if column.any()]
         if keep is not None and hits:  # only the columns the caller keeps and the hit rules test
@@ -438,6 +420,13 @@ def _decide_on_distinct_values(prepared: pl.DataFrame, compiled: _Compiled, know
             else:  # the values as one literal list (Series.implode would run a query per rule)
                 first[i] = pl.col(column).is_in(pl.lit(hits).implode()).fill_null(False).alias(str(i))
     return first
+
+
+def _full_height(mask: pl.Series, height: int) -> pl.Series:
+    """A rule's mask at the frame's height: a test decided on distinct values selects as a constant."""
+    if mask.len() == height:
+        return mask
+    return pl.repeat(mask[0], height, dtype=pl.Boolean, eager=True).alias(mask.name)
 
 
 def _anchor_sets(anchors: Sequence[ir.Node | None]) -> list[int]:

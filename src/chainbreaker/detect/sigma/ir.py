@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import Literal, TypeAlias
+from typing import Generic, Literal, TypeAlias, TypeVar
 
 StrKind = Literal["exact", "contains", "startswith", "endswith", "glob"]
 CompareOp = Literal["lt", "lte", "gt", "gte", "neq"]
@@ -325,3 +325,25 @@ def glob_to_regex(pattern: str, separator: str | None = None) -> str:
 
 def _escape(ch: str) -> str:
     return "\\" + ch if ch in r"\.^$|?*+()[]{}-#&~" else ch
+
+
+_T = TypeVar("_T")
+
+
+class NodeMemo(Generic[_T]):
+    """``compute(node)`` remembered per node object (the engine's folded nodes are shared and met
+    again in every round): keyed by id, each node kept alive beside its value so the id stays its
+    own; cleared when ``limit`` nodes are held."""
+
+    def __init__(self, compute: Callable[[Node], _T], limit: int) -> None:
+        self.compute = compute
+        self.limit = limit
+        self._values: dict[int, tuple[Node, _T]] = {}
+
+    def __call__(self, node: Node) -> _T:
+        found = self._values.get(id(node))
+        if found is None:
+            if len(self._values) >= self.limit:
+                self._values.clear()
+            found = self._values[id(node)] = (node, self.compute(node))
+        return found[1]

@@ -50,18 +50,9 @@ def cited_fields(match: RuleMatch) -> list[str]:
     return sorted(_positive_fields(match.condition) & set(match.rows.columns))
 
 
-#: :func:`ir.positive_fields` per condition (keyed by id, the node kept alive in the value):
-#: conditions are the engine's cached folded nodes, matched again in every round.
-_POSITIVE: dict[int, tuple[ir.Node, frozenset[str]]] = {}
-
-
-def _positive_fields(node: ir.Node) -> frozenset[str]:
-    found = _POSITIVE.get(id(node))
-    if found is None:
-        if len(_POSITIVE) >= 100_000:
-            _POSITIVE.clear()
-        found = _POSITIVE[id(node)] = (node, frozenset(ir.positive_fields(node)))
-    return found[1]
+#: :func:`ir.positive_fields` per condition: conditions are the engine's cached folded nodes,
+#: matched again in every round.
+_positive_fields = ir.NodeMemo(lambda node: frozenset(ir.positive_fields(node)), 100_000)
 
 
 def matched_pairs(cited: Sequence[str], values: Sequence[Any]) -> Matched:
