@@ -7,10 +7,15 @@ check can take the union of both.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from test_shipped_correlation_rules import names_of, run, security, stream_tests, sysmon
+from test_shipped_correlation_rules import names_of, run, security, shipped, stream_tests, sysmon
+
+from chainbreaker.detect.sigma.detector import SigmaDetector
+from chainbreaker.readers import ReadReport, read_paths
 
 
 def kerberos_spray(users: int, ips: int, step: float = 20) -> list[dict[str, Any]]:
@@ -18,10 +23,11 @@ def kerberos_spray(users: int, ips: int, step: float = 20) -> list[dict[str, Any
     rows = []
     for i in range(users):
         ip = f"10.0.0.{60 + i % ips}"
+        where = {"IpAddress": f"::ffff:{ip}", "src_ip": ip}  # as logged, and as the reader normalises it
         if i % 2:
-            rows.append(security(i * step, 4771, TargetUserName=f"user{i}", IpAddress=ip, Status="0x18"))
+            rows.append(security(i * step, 4771, TargetUserName=f"user{i}", Status="0x18", **where))
         else:
-            rows.append(security(i * step, 4768, TargetUserName=f"guess{i}", IpAddress=ip, Status="0x6"))
+            rows.append(security(i * step, 4768, TargetUserName=f"guess{i}", Status="0x6", **where))
     return rows
 
 
@@ -84,6 +90,39 @@ test_positive_stream_fires, test_negative_stream_does_not_fire = stream_tests(CA
 def test_kerberos_spray_alert_is_credential_access() -> None:
     alert = names_of(run(kerberos_spray(6, 1)))["kerberos_password_spraying"][0]
     assert "T1110.003" in alert.techniques and "credential-access" in alert.tactics
+
+
+def test_kerberos_spray_counts_mapped_and_plain_addresses_of_one_client(tmp_path: Path) -> None:
+    """Through the real Windows JSON reader: a DC logs some failures from ``::ffff:10.0.0.60`` and
+    some from ``10.0.0.60`` (one client); the normalised address groups them into one spray."""
+    lines = []
+    for i in range(6):
+        event_id, status = (4771, "0x18") if i % 2 else (4768, "0x6")
+        address = "::ffff:10.0.0.60" if i % 3 else "10.0.0.60"
+        stamp = f"2024-05-02T22:{i * 20 // 60:02d}:{i * 20 % 60:02d}Z"  # one every 20 s
+        lines.append(
+            json.dumps(
+                {
+                    "Event": {
+                        "System": {
+                            "EventID": event_id,
+                            "Channel": "Security",
+                            "Computer": "dc01.example.org",
+                            "EventRecordID": i + 1,
+                            "TimeCreated": {"#attributes": {"SystemTime": stamp}},
+                        },
+                        "EventData": {"TargetUserName": f"name{i}", "IpAddress": address, "Status": status},
+                    }
+                }
+            )
+        )
+    (tmp_path / "security.jsonl").write_text("\n".join(lines) + "\n")
+    batches = list(read_paths([tmp_path], ReadReport(), workers=1))
+    ruleset, correlations = shipped()
+    detector = SigmaDetector(ruleset.rules, list(correlations), min_rows=1)
+    alerts = [a for b in batches for a in detector.observe(b)] + detector.finish()
+    sprays = names_of(alerts).get("kerberos_password_spraying", [])
+    assert len(sprays) == 1
 
 
 def test_kerberos_failures_slower_than_the_window_do_not_fire() -> None:
