@@ -94,7 +94,7 @@ def child_cli(argv: list[str], report: Path, keep: Path | None) -> None:
 
             return timed
 
-        hooks.correlation_step = step_with_capture  # type: ignore[assignment]
+        hooks.correlation_step = step_with_capture
     started = time.perf_counter()
     code = _run_cli(argv)
     figures: dict[str, Any] = {"exit": code, "wall_s": time.perf_counter() - started, **_usage()}
