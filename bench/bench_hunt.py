@@ -5,11 +5,15 @@ Prints records/s, rule evaluations/s, the time split (rules load, read + detect)
 copies. Usage:
 
     .venv/bin/python bench/bench_hunt.py [--repeat 50] [--workers 2] [--profile-rules] [--in-main]
-        [--all-detectors] [--alerts-out FILE]
+        [--all-detectors] [--whole-batches] [--alerts-out FILE] [--transfer]
 
 Sigma alone by default (``--all-detectors``: also analytics, verdicts and incidents, as a
 ``chainbreaker hunt`` runs). The rules run in the reader processes (as a hunt does); ``--in-main``
-evaluates them in the main process instead, for comparison. ``--alerts-out`` writes the sorted
+evaluates them in the main process instead, for comparison. The reader processes send only the rows
+and columns the detectors declare they read (detect/interest.py); ``--whole-batches`` adds a
+detector that declares nothing, so whole batches cross as before that projection (for comparison:
+same alerts, more transfer); ``--transfer`` only prints what would cross (rows, cells, LZ4 IPC
+bytes) for one pass over the EVTX files, for each interest. ``--alerts-out`` writes the sorted
 (rule id, event) list, to check that a change of the engine left every alert as it was (``cmp``
 two lists).
 
@@ -19,6 +23,7 @@ Needs the shared corpora (``../shared/datasets``: evtx-attack-samples and sigma)
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import resource
 import subprocess
@@ -26,6 +31,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from chainbreaker.alerts import Alert
+from chainbreaker.detect.base import Detector
 
 ROOT = Path(__file__).resolve().parent.parent
 UNPACK = ROOT.parent / "shared" / "datasets" / "unpack"
@@ -42,6 +53,45 @@ def peak_mib() -> tuple[float, float]:
     return own, children
 
 
+class ReadsEverything(Detector):
+    """Raises nothing and declares no interest (``--whole-batches``): the readers send every row
+    and column, as before they sent only what the detectors read."""
+
+    name = "reads-everything"
+
+    def observe(self, batch: pl.DataFrame) -> list[Alert]:
+        return []
+
+
+def transfer(files: list[Path], rules: list[Any]) -> None:
+    """Rows, cells and LZ4 Arrow IPC bytes the reader workers send for one pass over ``files``:
+    whole batches, and projected to a Sigma-only and a default hunt's interests (in this process)."""
+    from chainbreaker.correlate.hooks import LinkLearner
+    from chainbreaker.detect.analytics import AnalyticsDetector
+    from chainbreaker.detect.interest import combine
+    from chainbreaker.detect.sigma.detector import SigmaDetector
+    from chainbreaker.detect.verdicts import VerdictDetector
+    from chainbreaker.readers import ReadReport, read_paths
+
+    batches = list(read_paths(files, ReadReport(), workers=1))
+    print(f"one pass: {sum(b.height for b in batches):,} records in {len(batches)} batches")
+    others: list[list[Detector] | None] = [None, [], [AnalyticsDetector(), VerdictDetector(), LinkLearner()]]
+    for label, extra in zip(("whole batches", "Sigma only", "default hunt"), others, strict=True):
+        sigma = SigmaDetector(rules)
+        evaluator = sigma.worker_transform()
+        assert evaluator is not None
+        if extra is not None:
+            evaluator = evaluator.projecting(combine(d.interest() for d in [sigma, *extra]))
+        sent = [frame for batch in batches for frame in evaluator(batch)] + evaluator.flush()
+        size = 0
+        for frame in sent:
+            buffer = io.BytesIO()
+            frame.write_ipc(buffer, compression="lz4")
+            size += buffer.tell()
+        rows, cells = sum(f.height for f in sent), sum(f.height * f.width for f in sent)
+        print(f"{label:14s} {len(sent):4d} frames {rows:9,d} rows {cells:12,d} cells {size / 1e6:8.2f} MB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=50)
@@ -53,7 +103,13 @@ def main() -> None:
     parser.add_argument(
         "--all-detectors", action="store_true", help="also analytics, verdicts and incidents (hunt's default)"
     )
+    parser.add_argument(
+        "--whole-batches",
+        action="store_true",
+        help="readers send whole batches (no projection), for comparison",
+    )
     parser.add_argument("--alerts-out", type=Path, help="write the sorted (rule id, event ref) list here")
+    parser.add_argument("--transfer", action="store_true", help="print what crosses per interest, one pass")
     args = parser.parse_args()
 
     from chainbreaker.detect.sigma import load_rules
@@ -75,6 +131,9 @@ def main() -> None:
     # and a packet capture, which other readers take but which are not the EVTX workload measured
     # here (nor Zircolite's).
     evtx_files = sorted(samples.rglob("*.evtx"))
+    if args.transfer:
+        transfer(evtx_files, ruleset.rules)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.repeat):
             for path in evtx_files:  # the folder layout kept: alert lists compare across versions
@@ -86,7 +145,7 @@ def main() -> None:
             options.analytics = options.verdicts = options.correlate = False
         start = time.perf_counter()
         cpu = time.process_time()
-        result = hunt([tmp], options)
+        result = hunt([tmp], options, extra_detectors=[ReadsEverything()] if args.whole_batches else [])
         elapsed = time.perf_counter() - start
         cpu = time.process_time() - cpu
     hunt_peak, _ = peak_mib()

@@ -9,8 +9,10 @@ runs post-processors (correlation into incidents: correlate/hooks.py) and return
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -21,6 +23,7 @@ import polars as pl
 from chainbreaker import __version__
 from chainbreaker.alerts import Alert
 from chainbreaker.detect.base import Detector
+from chainbreaker.detect.interest import combine
 from chainbreaker.detect.sigma.detector import MIN_EVALUATION_ROWS, SigmaDetector
 from chainbreaker.detect.sigma.loader import load_correlations, load_rules
 from chainbreaker.detect.sigma.rules import RuleSet
@@ -29,6 +32,36 @@ from chainbreaker.readers import ReadReport, read_paths
 
 #: Version of the result document; bump the major on incompatible changes (outputs/result.schema.json).
 SCHEMA_VERSION = "1.0"
+
+#: Collector thresholds while a hunt runs (Python's defaults: 700, 10, 10). A hunt allocates
+#: millions of short-lived objects (rows, alerts, their dicts) that reference counting frees; at
+#: the default the young generation is collected tens of thousands of times for nothing.
+HUNT_GC_THRESHOLD = (10_000, 50, 50)
+_gc_depth = 0
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Garbage collection set for a hunt, restored afterwards (a library caller keeps its own).
+
+    What is alive on entry (the compiled rule set, imported modules) is frozen out of the
+    collector: each full collection walked it again. On the benchmark hunt (docs/BENCHMARKS.md,
+    "Hunt, session 4") the main process spent ~1 CPU s of ~5 in collections.
+    """
+    global _gc_depth
+    if _gc_depth:  # nested: the outer call set it up
+        yield
+        return
+    before = gc.get_threshold()
+    _gc_depth += 1
+    gc.freeze()
+    gc.set_threshold(*HUNT_GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
+        _gc_depth -= 1
 
 
 @dataclass
@@ -112,14 +145,21 @@ def builtin_detectors(options: HuntOptions) -> list[Detector]:
 
 
 def run_detectors(batches: Iterable[pl.DataFrame], detectors: Sequence[Detector]) -> list[Alert]:
-    """Stream every batch through every detector, then finish them; alerts in time order."""
+    """Stream every batch through every detector, then finish them; alerts in time order.
+
+    A frame of private columns only (a reader worker's tally of a round) goes to the Sigma
+    detectors alone; the others see each batch without the private columns.
+    """
     from chainbreaker.detect.sigma.detector import strip_private
 
     alerts: list[Alert] = []
     for batch in batches:
         plain = strip_private(batch)  # Sigma matches the reader workers attached, for Sigma only
         for detector in detectors:
-            alerts.extend(detector.observe(batch if isinstance(detector, SigmaDetector) else plain))
+            if isinstance(detector, SigmaDetector):
+                alerts.extend(detector.observe(batch))
+            elif plain.width:
+                alerts.extend(detector.observe(plain))
     for detector in detectors:
         alerts.extend(detector.finish())
     alerts.sort(key=lambda a: (a.time, a.rule_id, a.id))
@@ -134,7 +174,21 @@ def hunt(
 ) -> HuntResult:
     options = options or HuntOptions()
     start = time.perf_counter()
-    sigma, ruleset = sigma_detector(options)
+    with fewer_collections():
+        sigma, ruleset = sigma_detector(options)
+        gc.freeze()  # the compiled rules too: they live as long as the hunt
+        return _hunt(paths, options, sigma, ruleset, start, extra_detectors, post)
+
+
+def _hunt(
+    paths: Sequence[str | Path],
+    options: HuntOptions,
+    sigma: SigmaDetector,
+    ruleset: RuleSet,
+    start: float,
+    extra_detectors: Sequence[Detector],
+    post: Sequence[PostProcessor],
+) -> HuntResult:
     detectors: list[Detector] = [sigma, *builtin_detectors(options), *extra_detectors]
     if options.correlate:  # learns address -> host from the batches, then groups the alerts
         from chainbreaker.correlate.hooks import LinkLearner, correlation_step
@@ -147,6 +201,8 @@ def hunt(
     # with one worker they run here, on rounds of gathered batches (fewer, larger evaluations).
     in_workers = options.workers is None or options.workers > 1
     transform = sigma.worker_transform() if in_workers else None
+    if transform is not None:  # the workers send only what the detectors read (detect/interest.py)
+        transform = transform.projecting(combine(d.interest() for d in detectors))
     batches = read_paths(paths, report, workers=options.workers, transform=transform)
     alerts = run_detectors(batches, detectors)
     floor = options.selection.min_level  # --min-level applies to every detector's alerts, not only Sigma's
@@ -172,6 +228,11 @@ def hunt(
 
 def result_document(result: HuntResult) -> dict[str, Any]:
     """The run as one JSON-ready document (schema: outputs/result.schema.json, docs/OUTPUTS.md)."""
+    with fewer_collections():
+        return _document(result)
+
+
+def _document(result: HuntResult) -> dict[str, Any]:
     read = result.read
     rules = result.rules
     stats: dict[str, Any] = {

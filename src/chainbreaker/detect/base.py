@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 import polars as pl
 
 from chainbreaker.alerts import Alert
+from chainbreaker.detect.interest import Interest
 
 
 class Detector(ABC):
@@ -26,6 +27,15 @@ class Detector(ABC):
     def finish(self) -> list[Alert]:
         """End of input: return alerts that needed the whole stream. Default: none."""
         return []
+
+    def interest(self) -> Interest | None:
+        """The rows and columns of a batch that ``observe`` reads (detect/interest.py).
+
+        When every detector of a hunt declares one, the reader workers send only their union
+        (``observe`` then sees that union: more than its own interest, never less). Default None:
+        every row and column, the safe answer for a detector that reads anything.
+        """
+        return None
 
     def skipped_reasons(self) -> list[str]:
         """Why parts of this detector did not run (e.g. 'beaconing: no Zeek conn data')."""

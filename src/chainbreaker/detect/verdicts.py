@@ -19,6 +19,7 @@ import polars as pl
 from chainbreaker.alerts import Alert, Level
 from chainbreaker.detect.analytics.base import map_phases
 from chainbreaker.detect.base import Detector
+from chainbreaker.detect.interest import Interest
 from chainbreaker.events import EventRef
 
 #: (techniques, tactics, kill-chain phase) for a verdict.
@@ -191,6 +192,11 @@ class VerdictDetector(Detector):
 
     name = "verdicts"
     description = "Suricata EVE alerts and Zeek notice.log entries as alerts, mapped to ATT&CK and phases"
+
+    def interest(self) -> Interest:
+        """The Suricata alert and Zeek notice rows, the columns their alerts read."""
+        columns = frozenset(("source", *SURICATA_COLUMNS, *ZEEK_COLUMNS))
+        return Interest(columns=columns, sources=frozenset(("suricata.alert", "zeek.notice")))
 
     def observe(self, batch: pl.DataFrame) -> list[Alert]:
         if batch.is_empty() or "source" not in batch.columns:

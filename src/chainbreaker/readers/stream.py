@@ -408,6 +408,11 @@ def _transformed(batches: Iterator[pl.DataFrame], transform: Transform | None) -
             yield result
 
 
+#: Collector thresholds of a worker process (Python's defaults: 700, 10, 10): parsing and rule
+#: evaluation allocate many short-lived objects that reference counting frees.
+WORKER_GC_THRESHOLD = (10_000, 50, 50)
+
+
 def _worker(
     w: int,
     tasks: list[tuple[int, Task]],
@@ -418,8 +423,9 @@ def _worker(
 ) -> None:
     """Worker process body: each task's batches (or part paths), then its ReadReport.
 
-    Two savings of a process that only runs this: the objects of the imported modules are frozen
-    out of the garbage collector (each full collection walked them again), and once everything is
+    Savings of a process that only runs this: the objects of the imported modules are frozen
+    out of the garbage collector (each full collection walked them again), young collections run
+    less often (:data:`WORKER_GC_THRESHOLD`), and once everything is
     sent the process ends without the interpreter's teardown (a last collection and the unloading
     of every module: ~0.1 CPU s a worker, docs/BENCHMARKS.md "Ingest").
     """
@@ -428,6 +434,7 @@ def _worker(
 
     registered_readers()  # import every reader before freezing
     gc.freeze()
+    gc.set_threshold(*WORKER_GC_THRESHOLD)
     EvtxReader.threads = 1  # one Rust thread per worker: the processes are the parallelism
     _run_tasks(w, tasks, out, batch_size, out_dir, transform)
     out.close()

@@ -30,6 +30,7 @@ from chainbreaker.detect.analytics.network import (
     reduce_batch,
 )
 from chainbreaker.detect.base import Detector
+from chainbreaker.detect.interest import Interest
 from chainbreaker.events import EventRef
 
 #: Concatenate a source's latest kept batches into one chunk once this many have accumulated.
@@ -77,6 +78,11 @@ class AnalyticsDetector(Detector):
         self._folder: Path | None = None
         self._remove_folder: Callable[[], Any] | None = None  # a weakref.finalize: runs once at most
         self._skipped: list[str] = []
+
+    def interest(self) -> Interest:
+        """The rows of the sources some analytic reads, the columns those analytics read."""
+        columns = {"source"}.union(*self.source_columns.values())
+        return Interest(columns=frozenset(columns), sources=frozenset(self.source_columns))
 
     def observe(self, batch: pl.DataFrame) -> list[Alert]:
         if batch.is_empty() or "source" not in batch.columns:

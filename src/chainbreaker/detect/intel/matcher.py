@@ -16,10 +16,13 @@ from chainbreaker.detect.analytics.base import MAX_REFS
 from chainbreaker.detect.analytics.common import ipv4_int
 from chainbreaker.detect.base import Detector
 from chainbreaker.detect.intel.indicators import DEFAULT_PHASE
-from chainbreaker.detect.intel.observables import observables
+from chainbreaker.detect.intel.observables import SPECS, observables
+from chainbreaker.detect.interest import Interest
 from chainbreaker.events import EventRef
 
 _INFO = ("source", "confidence", "phase", "label")
+#: What an alert tells of the events behind a hit.
+_CONTEXT = ("timestamp", "host", "user", "src_ip", "dst_ip", "event_ref")
 
 
 def _merge(indicators: pl.DataFrame) -> pl.DataFrame:
@@ -75,6 +78,12 @@ class IntelDetector(Detector):
         self.kinds = set(self.exact.get_column("kind").unique().to_list()) | ({"ip"} if self.cidrs else set())
         self.count = merged.height
 
+    def interest(self) -> Interest:
+        """Every row (an observable can be in any event), only the columns observables of the
+        indicators' kinds come from and the alerts' context."""
+        needed = {c for _, kind, columns, _ in SPECS if kind in self.kinds for c in columns}
+        return Interest(columns=frozenset(needed | set(_CONTEXT)), sources=None)
+
     def matches(self, batch: pl.DataFrame) -> pl.DataFrame:
         """(``_row``, field, observed, kind, indicator, source, confidence, phase, label) per hit."""
         obs = observables(batch, self.kinds)
@@ -97,9 +106,7 @@ class IntelDetector(Detector):
         hits = self.matches(batch)
         if hits.is_empty():
             return []
-        context = [
-            c for c in ("timestamp", "host", "user", "src_ip", "dst_ip", "event_ref") if c in batch.columns
-        ]
+        context = [c for c in _CONTEXT if c in batch.columns]
         hits = hits.join(batch.select("_row", *context), on="_row", how="left")
         keys = ["kind", "indicator", "field", "observed", "host", "src_ip", "dst_ip"]
         grouped = hits.group_by(keys).agg(

@@ -3,8 +3,10 @@
 Two ways to run the rules. In a hunt, :meth:`SigmaDetector.worker_transform` gives the reader
 stream a transform (:class:`WorkerEvaluator`) that evaluates the rules inside the reader worker
 processes (both cores, while they parse), a task's batches at a time: each worker tags its batches
-with a private column of compact matches (rule index and matched fields per event), and the main
-process only turns tagged rows into alerts. A batch that
+with a private column of compact matches (rule index and matched fields per event) and sends
+per round a tally (records, evaluations, log sources seen), and the main process only turns
+tagged rows into alerts. Its :meth:`SigmaDetector.interest` is then the matched rows only, so a
+hunt whose other detectors declare theirs sends no unmatched row. A batch that
 arrives untagged (tests, ``--profile-rules``, callers without the transform) is evaluated here,
 gathered into rounds of ``min_rows``. Both give the same alerts.
 """
@@ -22,6 +24,7 @@ from sigma.correlations import SigmaCorrelationRule
 
 from chainbreaker.alerts import Alert
 from chainbreaker.detect.base import Detector
+from chainbreaker.detect.interest import Interest
 from chainbreaker.detect.sigma.correlation import (
     evaluate_correlations,
     read_columns,
@@ -29,7 +32,6 @@ from chainbreaker.detect.sigma.correlation import (
     suppressed_rules,
 )
 from chainbreaker.detect.sigma.engine import (
-    PARTITION_COLUMNS,
     Plan,
     RuleMatch,
     SigmaEngine,
@@ -45,10 +47,10 @@ from chainbreaker.detect.sigma.worker import (
     WorkerEvaluator,
     WorkerRules,
     cited_fields,
-    evaluations_column,
     hits_column,
     matched_pairs,
     strip_private,
+    tally_column,
 )
 from chainbreaker.events import EventRef, concat
 
@@ -58,9 +60,9 @@ __all__ = [  # the worker side lives in worker.py; its names callers use are re-
     "SigmaDetector",
     "WorkerEvaluator",
     "alerts_for",
-    "evaluations_column",
     "hits_column",
     "strip_private",
+    "tally_column",
 ]
 
 #: Batches are gathered up to this many rows before evaluation: the per-partition cost of the
@@ -101,10 +103,16 @@ class SigmaDetector(Detector):
 
     def observe(self, batch: pl.DataFrame) -> list[Alert]:
         """Split the batch by plan at once (narrow frames), evaluate once enough rows are waiting."""
-        self.records += batch.height
-        if self._token is not None and hits_column(self._token) in batch.columns:
-            return self._tagged(batch, self._token)
+        if self._token is not None:
+            if tally_column(self._token) in batch.columns:
+                self._count(batch.get_column(tally_column(self._token))[0])
+                return []
+            if hits_column(self._token) in batch.columns:
+                return self._tagged(batch, self._token)
         batch = strip_private(batch)  # tagged for another rule set: evaluate here
+        if not batch.width:  # another rule set's tally
+            return []
+        self.records += batch.height
         for plan, frame in self.engine.split(batch):
             self._pending.setdefault(id(plan), (plan, []))[1].append(frame)
             self._pending_rows += frame.height
@@ -123,13 +131,25 @@ class SigmaDetector(Detector):
             WorkerRules(self._token, tuple(self.engine.rules)), WORKER_ROUND_FACTOR * self.min_rows
         )
 
+    def interest(self) -> Interest | None:
+        """With the rules evaluated in the reader workers: the rows some rule matched, and the
+        columns alerts and correlation rules read. Otherwise None: this detector evaluates every row."""
+        if self._token is None:
+            return None
+        columns = frozenset((*_ALERT_COLUMNS, "event_ref")) | self._kept_columns
+        return Interest(columns=columns, sources=frozenset(), matched=True)
+
+    def _count(self, tally: dict[str, Any]) -> None:
+        """A worker round's tally: its records, its evaluations and the log sources it read."""
+        self.records += int(tally["records"])
+        self.engine.evaluations += int(tally["evaluations"])
+        for key in tally["keys"]:
+            code = key["event_code"]
+            self.engine.plan((key["source"], key["channel"], None if code is None else int(code)))
+
     def _tagged(self, batch: pl.DataFrame, token: str) -> list[Alert]:
-        """Alerts (and correlation rows) of a batch a worker evaluated: see :func:`tag_batch`."""
+        """Alerts (and correlation rows) of a batch a worker evaluated (:class:`WorkerEvaluator`)."""
         hits_name = hits_column(token)
-        if batch.height:
-            self.engine.evaluations += int(batch.get_column(evaluations_column(token))[0])
-        for source, channel, code in batch.select(PARTITION_COLUMNS).unique().iter_rows():
-            self.engine.plan((source, channel, None if code is None else int(code)))  # skipped_reasons
         columns = [c for c in _ALERT_COLUMNS if c in batch.columns]
         # Only the columns alerts read, before filtering (a Windows batch has hundreds).
         narrow = columns_of(batch, [hits_name, *columns, "event_ref"])

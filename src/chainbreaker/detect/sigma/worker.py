@@ -4,7 +4,9 @@
 <chainbreaker.detect.sigma.detector.SigmaDetector.worker_transform>` hands to
 :func:`chainbreaker.readers.read_paths`: it runs in each worker, gathers a task's batches into
 rounds, evaluates them and tags every batch with private columns of compact matches, which the
-main process's detector turns into alerts.
+main process's detector turns into alerts. Given the run's combined :class:`Interest
+<chainbreaker.detect.interest.Interest>`, it sends only the rows and columns some detector reads,
+and the counts the main process reports of all the rows in a small tally frame per round.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from typing import Any
 import orjson
 import polars as pl
 
+from chainbreaker.detect.interest import Interest, project
 from chainbreaker.detect.sigma import ir
-from chainbreaker.detect.sigma.engine import Plan, RuleMatch, SigmaEngine
+from chainbreaker.detect.sigma.engine import PARTITION_COLUMNS, Plan, RuleMatch, SigmaEngine
 from chainbreaker.detect.sigma.rules import CompiledRule
 
 #: A reader worker's rounds may hold this many times ``min_rows``: a reader task (~50,000 EVTX
@@ -26,9 +29,10 @@ from chainbreaker.detect.sigma.rules import CompiledRule
 #: channel at its end; a cap of ``min_rows`` would evaluate that tail as a round of its own, paying
 #: every group's fixed costs twice. Rounds also end at each task's end (the stream flushes them).
 WORKER_ROUND_FACTOR = 2
-#: Private columns a worker adds to a batch it evaluated, named after the rule set's token (so a
-#: second Sigma detector never reads another one's matches): per event, the rules it matched (index
-#: into the rule list, matched fields as JSON pairs), null for most events; the batch's evaluations.
+#: Private columns of what a worker sends, named after the rule set's token (so a second Sigma
+#: detector never reads another one's matches): on each batch it evaluated, per event, the rules
+#: it matched (index into the rule list, matched fields as JSON pairs), null for most events; and
+#: per round, a one-row tally frame (:func:`tally_column`) of what the round read.
 PRIVATE_PREFIX = "\x00sigma:"
 ROW = "\x00sigma:row"
 
@@ -37,8 +41,11 @@ def hits_column(token: str) -> str:
     return f"{PRIVATE_PREFIX}hits:{token}"
 
 
-def evaluations_column(token: str) -> str:
-    return f"{PRIVATE_PREFIX}evaluations:{token}"
+def tally_column(token: str) -> str:
+    """The column of a round's tally frame: its records, its rule evaluations and its
+    (source, channel, event_code) keys, counted before the batches were projected (the main
+    process reports them: records, rule evaluations, rules that saw no events of their log source)."""
+    return f"{PRIVATE_PREFIX}tally:{token}"
 
 
 HIT_TYPE = pl.List(pl.Struct({"rule": pl.UInt32, "matched": pl.String}))
@@ -103,40 +110,48 @@ class WorkerEvaluator:
     arrives (narrow frames, as :meth:`SigmaDetector.observe` does) and holds the batches until
     ``max_rows`` rows wait or the stream flushes it at the end of a task; then each plan's group
     is evaluated once over all of them (the engine's per-group costs are paid per round, not per
-    read batch), and the batches come back unchanged, in
-    their order, with two private columns (:func:`hits_column`: per event, the rules it matched
-    as compact (rule index, matched fields) pairs; :func:`evaluations_column`: the round's number
-    of evaluations on its first batch, 0 on the others). Only the matches cross to the main
-    process, which builds the alerts (:meth:`SigmaDetector.observe`).
+    read batch). It returns the round's tally frame (:func:`tally_column`), then the batches in
+    their order with a private column of matches (:func:`hits_column`: per event, the rules it
+    matched as compact (rule index, matched fields) pairs). Without ``interest`` the batches are
+    whole; with one (the union of every detector's, :meth:`projecting`), each batch keeps only
+    the rows and columns of interest, and a batch left without rows is not sent. The main
+    process builds the alerts (:meth:`SigmaDetector.observe`).
     """
 
-    def __init__(self, spec: WorkerRules, max_rows: int) -> None:
+    def __init__(self, spec: WorkerRules, max_rows: int, interest: Interest | None = None) -> None:
         self.spec = spec
         self.max_rows = max_rows
+        self.interest = interest
         self._reset()
+
+    def projecting(self, interest: Interest | None) -> WorkerEvaluator:
+        """This evaluator sending only the rows and columns of ``interest`` (None: whole batches)."""
+        return WorkerEvaluator(self.spec, self.max_rows, interest)
 
     def _reset(self) -> None:
         self._batches: list[pl.DataFrame] = []
         self._groups: dict[int, tuple[Plan, list[pl.DataFrame]]] = {}
+        self._keys: list[pl.DataFrame] = []
         self._rows = 0
 
-    def __getstate__(self) -> tuple[WorkerRules, int]:  # pickled to the workers: no buffered data
-        return self.spec, self.max_rows
+    def __getstate__(self) -> tuple[WorkerRules, int, Interest | None]:  # pickled: no buffered data
+        return self.spec, self.max_rows, self.interest
 
-    def __setstate__(self, state: tuple[WorkerRules, int]) -> None:
-        self.spec, self.max_rows = state
+    def __setstate__(self, state: tuple[WorkerRules, int, Interest | None]) -> None:
+        self.spec, self.max_rows, self.interest = state
         self._reset()
 
     def __call__(self, batch: pl.DataFrame) -> list[pl.DataFrame]:
         engine, _ = _worker_engine(self.spec)
         for plan, frame in engine.split(batch.with_row_index(ROW, offset=self._rows)):
             self._groups.setdefault(id(plan), (plan, []))[1].append(frame)
+        self._keys.append(batch.select(PARTITION_COLUMNS).unique())
         self._batches.append(batch)
         self._rows += batch.height
         return self.flush() if self._rows >= self.max_rows else []
 
     def flush(self) -> list[pl.DataFrame]:
-        batches, groups, rows = self._batches, self._groups, self._rows
+        batches, groups, keys, rows = self._batches, self._groups, self._keys, self._rows
         self._reset()
         if not batches:
             return []
@@ -148,21 +163,30 @@ class WorkerEvaluator:
             frames.clear()
             for match in engine.evaluate(plan, frame, keep=(ROW,)):
                 hits.add(match, index[id(match.rule)])
-        evaluations = engine.evaluations - before
-        column = hits.column(hits_column(self.spec.token), rows)
-        out: list[pl.DataFrame] = []
+        name = hits_column(self.spec.token)
+        column = hits.column(name, rows)
+        out = [_tally(tally_column(self.spec.token), rows, engine.evaluations - before, keys)]
         offset = 0
-        for n, batch in enumerate(batches):
-            out.append(
-                batch.with_columns(
-                    column.slice(offset, batch.height),
-                    pl.lit(evaluations if n == 0 else 0, dtype=pl.UInt32).alias(
-                        evaluations_column(self.spec.token)
-                    ),
-                )
-            )
+        for batch in batches:
+            tagged = batch.with_columns(column.slice(offset, batch.height))
             offset += batch.height
+            if self.interest is not None:
+                tagged = project(tagged, self.interest, matched=name, keep=(name,))
+            if tagged.height:
+                out.append(tagged)
         return out
+
+
+def _tally(name: str, records: int, evaluations: int, keys: list[pl.DataFrame]) -> pl.DataFrame:
+    """The one-row tally frame of a round (see :func:`tally_column`)."""
+    distinct = pl.concat(keys, how="vertical_relaxed").unique(maintain_order=True)
+    return distinct.select(
+        pl.struct(
+            pl.lit(records, dtype=pl.UInt64).alias("records"),
+            pl.lit(evaluations, dtype=pl.UInt64).alias("evaluations"),
+            pl.struct(PARTITION_COLUMNS).implode().alias("keys"),
+        ).alias(name)
+    )
 
 
 class _Hits:
@@ -202,5 +226,7 @@ class _Hits:
 def strip_private(batch: pl.DataFrame) -> pl.DataFrame:
     """The batch without the Sigma workers' private columns (what other detectors see)."""
     kept = [c for c in batch.get_columns() if not c.name.startswith(PRIVATE_PREFIX)]
+    if not kept:  # a tally frame: nothing for the other detectors
+        return pl.DataFrame()
     # The remaining columns as they are, without a query (this runs on every batch of a hunt).
     return pl.DataFrame(kept, height=batch.height) if len(kept) < batch.width else batch
