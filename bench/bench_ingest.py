@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python bench/bench_ingest.py [--repeats 49] [--small 12] [--large 120] [--no-memory]
      [--src OTHER/src]  (ingest with another source tree, e.g. a checkout of an older commit, for
-     before/after figures taken in the same conditions) [--parquet]
+     before/after figures taken in the same conditions) [--parquet] [--phases]
 
 The evtx-attack-samples corpus (8,255 records in 277 files) is repeated by symbolic links in a
 temporary folder (never copied) until it holds >= 400,000 records. Measured:
@@ -13,6 +13,11 @@ temporary folder (never copied) until it holds >= 400,000 records. Measured:
 (d) with ``--parquet``: the Parquet write alone, as a worker does it (one Polars thread): the speed
     run's input read in one process, each frame timed through ``stream.write_part`` only (CPU
     seconds, part files, bytes written); the write path's share of (b) without its noise;
+(e) with ``--phases``: where an ingest's CPU time goes, in one process as a worker runs it (one Rust
+    and one Polars thread), the speed run's input: planning, ``fill`` (the Rust parse and the
+    flattening), ``take`` (native columns -> Polars frames), normalising, the Parquet write and the
+    rest (reader detection, file opens, per-batch Python), each the ``process_time`` spent inside
+    those functions (``time.process_time`` wrappers around them); the imports come first, uncounted;
 (c) peak memory (ru_maxrss) of the ingest's main process and of its largest worker, at ``--small``
     and ``--large`` repeats (10x the input), with ``--memory-batch-size`` (default 10,000) so that
     both runs fill whole batches: memory is bounded by the batch size, and a run too small to
@@ -77,6 +82,44 @@ for frame in read_paths([sys.argv[1]], ReadReport(), int(sys.argv[3]), workers=1
     records += frame.height
     parts += 1
 print(records, parts, cpu, sum(p.stat().st_size for p in out.iterdir()))
+"""
+
+
+_PHASES = """
+import collections, gc, json, os, sys, tempfile, time
+from chainbreaker.readers import ReadReport, stream
+from chainbreaker.readers import evtx, windows_fields
+from chainbreaker.readers.registry import registered_readers
+registered_readers()  # imports first, as in a worker
+evtx.EvtxReader.threads = 1
+gc.freeze()
+cost = collections.Counter()
+def timed(name, function):
+    def wrapper(*args, **kwargs):
+        started = time.process_time()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            cost[name] += time.process_time() - started
+    return wrapper
+evtx._fill = timed("fill", evtx._fill)
+if hasattr(evtx, "_NativeColumns"):
+    evtx._NativeColumns.take = timed("take", evtx._NativeColumns.take)
+windows_fields.normalise_frames = timed("normalise", windows_fields.normalise_frames)
+write = timed("parquet", stream.write_part)
+report = ReadReport()
+started = time.process_time()
+tasks = stream.plan([sys.argv[1]], report)
+cost["plan"] = time.process_time() - started
+out = tempfile.mkdtemp(dir=sys.argv[2])
+records = 0
+for index, task in enumerate(tasks):
+    for seq, batch in enumerate(stream.run_task(task, report, int(sys.argv[3]))):
+        write(batch, os.path.join(out, stream.part_name(index, seq)))
+        records += batch.height
+total = time.process_time() - started
+cost["other"] = total - sum(cost.values())
+print(json.dumps({"records": records, "total": total, **cost}))
 """
 
 
@@ -157,6 +200,17 @@ def parquet_write(folder: Path, out: Path, batch_size: int, src: str | None = No
     return {"records": int(records), "parts": int(parts), "cpu_seconds": float(cpu), "bytes": int(size)}
 
 
+def phases(folder: Path, out: Path, batch_size: int, src: str | None = None) -> dict[str, Any]:
+    env = dict(os.environ, POLARS_MAX_THREADS="1")  # as in the reader workers
+    if src:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
+    out.mkdir()
+    command = [sys.executable, "-c", _PHASES, str(folder), str(out), str(batch_size)]
+    result = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
+    split: dict[str, Any] = json.loads(result.stdout)
+    return split
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=49, help="corpus copies for the speed runs")
@@ -171,6 +225,7 @@ def main() -> None:
     )
     parser.add_argument("--no-memory", action="store_true", help="skip the memory runs (c)")
     parser.add_argument("--parquet", action="store_true", help="also time the Parquet write alone (d)")
+    parser.add_argument("--phases", action="store_true", help="also split one process's CPU time (e)")
     parser.add_argument("--src", help="source tree to ingest with (default: the installed package)")
     args = parser.parse_args()
     files = sorted(corpus().rglob("*.evtx"))
@@ -207,6 +262,11 @@ def main() -> None:
             print(f"(d) Parquet write alone (write_part, 1 process, 1 Polars thread): "
                   f"{w['records']:,} records, {w['parts']} part files, {w['cpu_seconds']:.2f} CPU s "
                   f"({per_record:.1f} us/record), {w['bytes'] / 1e6:.1f} MB")  # fmt: skip
+        if args.phases:
+            split = summary["phases"] = phases(folder, base / "out-phases", args.batch_size, args.src)
+            shown = ("plan", "fill", "take", "normalise", "parquet", "other")
+            print(f"(e) one process, CPU s: {split['total']:.2f} = "
+                  + " + ".join(f"{name} {split.get(name, 0.0):.2f}" for name in shown))  # fmt: skip
         if args.no_memory:
             summary["load_after"] = os.getloadavg()
             print(f"load average after: {load()}")

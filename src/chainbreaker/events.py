@@ -80,20 +80,39 @@ def empty_batch() -> pl.DataFrame:
 def conform(batch: pl.DataFrame) -> pl.DataFrame:
     """Add missing normalised columns (as nulls), cast them to their types, and put them first.
 
-    Original fields keep their place after the normalised ones and are cast to strings.
+    Original fields keep their place after the normalised ones and are cast to strings. A batch that
+    already conforms (the readers' own batches, conformed again by the read pipeline) comes back as
+    a copy of itself, without a query: the same frame the query gives, for ~1 ms less a batch.
     """
+    schema = batch.schema  # built once: DataFrame.schema and .columns build new objects per call
+    if _conforms(schema):
+        return batch.clone()
     columns: list[pl.Expr] = []
     for name, dtype in NORMALISED_SCHEMA.items():
-        if name in batch.columns:
+        if name in schema:
             columns.append(pl.col(name).cast(dtype, strict=False))
         else:
             columns.append(pl.lit(None, dtype=dtype).alias(name))
     extra = [
-        pl.col(c) if batch.schema[c] == pl.String else pl.col(c).cast(pl.String, strict=False)
-        for c in batch.columns
+        pl.col(c) if schema[c] == pl.String else pl.col(c).cast(pl.String, strict=False)
+        for c in schema
         if c not in NORMALISED_SCHEMA
     ]
     return batch.select(columns + extra)
+
+
+_NORMALISED_TYPES = list(NORMALISED_SCHEMA.values())
+
+
+def _conforms(schema: pl.Schema) -> bool:
+    """The normalised columns first, in order and of their types, then only string columns."""
+    names, types = schema.names(), schema.dtypes()
+    count = len(NORMALISED_COLUMNS)
+    return (
+        tuple(names[:count]) == NORMALISED_COLUMNS
+        and types[:count] == _NORMALISED_TYPES
+        and all(dtype == pl.String for dtype in types[count:])
+    )
 
 
 def concat(batches: list[pl.DataFrame]) -> pl.DataFrame:

@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from chainbreaker.readers import ReadReport, read_paths, stream
-from chainbreaker.readers.discover import discover, sniff_compression
+from chainbreaker.readers.discover import BZ2_RATIO, discover, discover_sized, sniff_compression
 
 LINE = b'{"EventID":4624,"Channel":"Security","Hostname":"h1","TargetUserName":"u%d"}\n'
 
@@ -47,6 +47,34 @@ def test_archives_are_sniffed_by_content_not_extension(tmp_path: Path):
     assert report.records == frame.height and report.warnings == []
     refs = frame["event_ref"].struct.field("file").unique(maintain_order=True).to_list()
     assert [r.removeprefix(str(tmp_path)) for r in refs] == [name for name, _ in found]
+
+
+def test_sizes_found_with_the_inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    data = _jsonl(50)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "plain.json").write_bytes(data)
+    (tmp_path / "gz.log").write_bytes(gzip.compress(data))
+    (tmp_path / "bz.log").write_bytes(bz2.compress(data))
+    with zipfile.ZipFile(tmp_path / "a.zip", "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("m.json", data)
+    size = {name: (tmp_path / name).stat().st_size for name in ("gz.log", "bz.log", "a.zip")}
+    member = zipfile.ZipFile(tmp_path / "a.zip").getinfo("m.json")
+    monkeypatch.chdir(tmp_path)
+    found = list(discover_sized(["."]))
+    # paths spelled as Path spells them ("sub/plain.json", not "./sub/plain.json"), as discover gives
+    assert [(path, m, c) for path, m, c, _, _ in found] == [
+        (str(f.path), f.member, f.compression) for f in discover(["."])
+    ]
+    assert [(path, disk, decoded) for path, _, _, disk, decoded in found] == [
+        ("a.zip", member.compress_size, len(data)),
+        ("bz.log", size["bz.log"], size["bz.log"] * BZ2_RATIO),
+        ("gz.log", size["gz.log"], len(data)),  # the gzip ISIZE field
+        ("sub/plain.json", len(data), len(data)),
+    ]
+    report = ReadReport()
+    tasks = stream.plan(["sub", "gz.log"], report)
+    assert [f.name for t in tasks for f in t.files] == ["sub/plain.json", "gz.log"]
+    assert [report.files[n].bytes for n in ("sub/plain.json", "gz.log")] == [len(data), size["gz.log"]]
 
 
 def test_sniff_compression():

@@ -347,3 +347,61 @@ def test_hand_made_records_are_valid_or_invalid_json_as_intended():
     for data in TAKEN.values():
         assert isinstance(orjson.loads(data), dict)
     assert json.loads(TAKEN["ints"])["Event"]["EventData"]["U64"] == 2**64 - 1
+
+
+# --- the frames handed to Polars: one string view column per field of a channel ------------------
+
+
+def _sized(channel: str, fields: dict[str, str | None]) -> str:
+    body = ",".join(f'"{k}":{json.dumps(v)}' for k, v in fields.items())
+    return '{"Event":{"System":{"EventID":1,"Channel":"' + channel + '"},"EventData":{' + body + "}}}"
+
+
+def test_channel_frames_stack_field_lists_around_the_inline_view_size():
+    # values of 0..40 bytes (a view holds up to 12 bytes itself, longer ones point into the data),
+    # field lists that share some columns and not others, two channels interleaved
+    lengths = [0, 1, 4, 11, 12, 13, 16, 40]
+    records = []
+    for i, n in enumerate(lengths * 3):
+        value = "x" * n if i % 2 == 0 else "é" * (n // 2)  # "é" is two bytes
+        if i % 3 == 0:
+            records.append(_sized("One", {"A": value, "B": str(i)}))
+        elif i % 3 == 1:
+            records.append(_sized("One", {"B": value, "C": None, "D": "d" * (i + 10)}))
+        else:
+            records.append(_sized("Two", {"A": value, "E": "" if i % 2 else None}))
+    got, want = _fill_both(records, 1000, columnar=True)
+    assert got == want  # assert_frame_equal on each channel frame, as the Python path builds it
+    one, two = (frame.frame for frame in got[0][4])
+    assert one.columns == ["__file", "__record", "EventID", "Channel", "A", "B", "D"]
+    assert one.height == 16 and two.height == 8
+    assert one["A"].null_count() == 8 and one["D"].null_count() == 8  # each from the other list
+    assert one.schema["A"] == pl.String and one["__record"].dtype == pl.Int64
+
+
+def test_columns_are_string_views_and_export_once():
+    batch = native.Batch()
+    rows = Rows()
+    records = [_sized("One", {"Long": "y" * 100, "Short": "s"}), _sized("One", {"Other": "o" * 13})]
+    native.fill(_items(records), rows, batch, 100, 0, "f.evtx", evtx_module._flatten_item)
+    [(channel, record_ids, columns)] = batch.take(evtx_module.frame_columns)
+    assert channel == "One" and record_ids == [1, 2]
+    schema_capsule, array_capsule = columns.__arrow_c_array__()
+    with pytest.raises(ValueError, match="already exported"):
+        columns.__arrow_c_array__()
+    pa = pytest.importorskip("pyarrow")
+    array = pa.Array._import_from_c_capsule(schema_capsule, array_capsule)
+    assert {field.type for field in array.type} == {pa.string_view()}
+    assert array.field("Long").to_pylist() == ["y" * 100, None]
+    assert array.field("Other").to_pylist() == [None, "o" * 13]
+    assert batch.take(evtx_module.frame_columns) == []  # taking empties the batch
+
+
+def test_a_channel_of_thousands_of_rows_reads_the_same():
+    # past 4,096 rows a column's views (16 bytes a row) are mapped memory rather than heap memory
+    records = [_sized("Big", {"A": f"value number {i}", "B": "b" * (i % 30)}) for i in range(5_000)]
+    records[::7] = [_sized("Big", {"C": "only here, long enough to point into the data"})] * len(records[::7])
+    got, want = _fill_both(records, 10_000, columnar=True)
+    assert got == want
+    [frame] = [f.frame for f in got[0][4]]
+    assert frame.height == 5_000 and frame["C"].null_count() == 5_000 - len(records[::7])

@@ -28,6 +28,9 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#ifndef _WIN32
+#include <sys/mman.h>
+#endif
 
 #define MAX_DEPTH 64
 #define MAX_KEYS (1 << 16)      /* interned names kept at most; past that records fall back */
@@ -1081,20 +1084,87 @@ struct ArrowArray {
 
 #define ARROW_FLAG_NULLABLE 2
 
-/* A string column ready for export: validity (or NULL), offsets (int32, or int64 when large), data. */
+/* A string column ready for export as an Arrow string view array ("vu"), the layout Polars keeps
+ * strings in: importing it takes the buffers as they are, where a "u" (offsets) column is
+ * converted value by value (docs/BENCHMARKS.md, "Ingest"). One column of a channel's frame: the
+ * rows of every group of the channel, one after the other; a group without the column adds nulls.
+ * A view is 16 bytes: the length, then the bytes themselves when at most 12, else their first 4
+ * bytes, a data buffer index and the offset in that buffer. The data buffers are the groups' own
+ * column buffers (no copy of the strings), split when an offset would pass INT32_MAX. */
 typedef struct {
-    void *buffers[3];
+    uint8_t *valid;         /* validity bitmap, LSB first; NULL once known to be null-free */
+    uint8_t *views;         /* length * 16 bytes (views_alloc) */
+    int mapped;             /* views comes from mmap */
+    const char **data;      /* the variadic data buffers (pointers into owned blocks) */
+    int64_t *sizes;         /* their sizes in bytes */
+    char **owned;           /* the blocks to free */
+    const void **buffers;   /* the exported buffer list, built on export */
+    Py_ssize_t ndata, dcap, scap, nowned, ocap;
     int64_t length, null_count;
-    int large;
-} StringColumn;
+} ViewColumn;
 
-/* Everything below is freed with the raw allocator only: release callbacks may run without the GIL. */
+#define VIEW_INLINE 12
 
-static void release_string_array(struct ArrowArray *a) {
-    StringColumn *c = a->private_data;
-    for (int i = 0; i < 3; i++)
-        PyMem_RawFree(c->buffers[i]);
+/* A channel's columns are the union of its field lists, so most cells of a wide channel (Security:
+ * dozens of event kinds) are null, and a null cell's view is 16 zero bytes that nothing writes.
+ * Large views buffers are therefore mapped fresh: anonymous pages read as zero and only the pages
+ * written (the non-null cells) become resident. From the heap, calloc clears reused memory and so
+ * touches every page: the worker's peak was ~20 MB higher at batch 50,000 (docs/BENCHMARKS.md). */
+#define VIEWS_MAP_BYTES (1 << 16)
+/* Mappings alive at once, at most (a soft limit): each is a kernel memory area, and a process has a
+ * few tens of thousands (vm.max_map_count). A worker holds a batch or two; a caller that keeps
+ * many in-process batches alive gets heap memory past this. */
+#define MAX_MAPPED 4096
+static int64_t mapped_live; /* changed atomically: the release callbacks may run on any thread */
+
+static void *views_alloc(size_t bytes, int *mapped) {
+    *mapped = 0;
+#ifndef _WIN32
+    if (bytes >= VIEWS_MAP_BYTES && __atomic_load_n(&mapped_live, __ATOMIC_RELAXED) < MAX_MAPPED) {
+        void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p != MAP_FAILED) {
+            __atomic_fetch_add(&mapped_live, 1, __ATOMIC_RELAXED);
+            *mapped = 1;
+            return p;
+        }
+    }
+#endif
+    return PyMem_RawCalloc(bytes, 1);
+}
+
+static void views_free(void *p, size_t bytes, int mapped) {
+#ifndef _WIN32
+    if (mapped) {
+        munmap(p, bytes);
+        __atomic_fetch_sub(&mapped_live, 1, __ATOMIC_RELAXED);
+        return;
+    }
+#endif
+    (void)bytes;
+    (void)mapped;
+    PyMem_RawFree(p);
+}
+
+/* Everything below is freed with the raw allocator (or munmap) only: release callbacks may run without
+ * the GIL. */
+
+static void view_column_free(ViewColumn *c) {
+    if (!c)
+        return;
+    for (Py_ssize_t i = 0; i < c->nowned; i++)
+        PyMem_RawFree(c->owned[i]);
+    PyMem_RawFree(c->owned);
+    PyMem_RawFree(c->valid);
+    if (c->views)
+        views_free(c->views, (size_t)(c->length ? c->length : 1) * 16, c->mapped);
+    PyMem_RawFree((void *)c->data);
+    PyMem_RawFree(c->sizes);
+    PyMem_RawFree((void *)c->buffers);
     PyMem_RawFree(c);
+}
+
+static void release_view_array(struct ArrowArray *a) {
+    view_column_free(a->private_data);
     a->release = NULL;
 }
 
@@ -1120,53 +1190,91 @@ static void release_schema(struct ArrowSchema *s) {
     s->release = NULL;
 }
 
-/* Moves a built column into an export-ready one (int32 offsets unless the data is too long). */
-static StringColumn *string_column(Column *c, Py_ssize_t n) {
-    StringColumn *out = PyMem_RawCalloc(1, sizeof(StringColumn));
-    if (!out) {
+static ViewColumn *view_column_new(int64_t length) {
+    ViewColumn *c = PyMem_RawCalloc(1, sizeof(ViewColumn));
+    if (c) {
+        c->length = length;
+        c->views = views_alloc((size_t)(length ? length : 1) * 16, &c->mapped);
+        c->valid = PyMem_RawCalloc((size_t)(length / 8 + 1), 1);
+        c->sizes = PyMem_RawCalloc(1, sizeof(int64_t)); /* exported even when there is no data buffer */
+        c->scap = 1;
+    }
+    if (!c || !c->views || !c->valid || !c->sizes) {
+        view_column_free(c);
         PyErr_NoMemory();
         return NULL;
     }
-    out->length = n;
-    out->null_count = c->nulls;
-    out->large = c->len > INT32_MAX;
-    if (!out->large) {
-        int32_t *o = PyMem_RawMalloc((size_t)(n + 1) * sizeof(int32_t));
-        if (!o) {
-            PyMem_RawFree(out);
-            PyErr_NoMemory();
-            return NULL;
-        }
-        for (Py_ssize_t i = 0; i <= n; i++)
-            o[i] = (int32_t)c->offsets[i];
-        PyMem_RawFree(c->offsets);
-        out->buffers[1] = o;
-    } else {
-        out->buffers[1] = c->offsets;
-    }
-    c->offsets = NULL;
-    if (c->nulls) {
-        out->buffers[0] = c->valid;
-        c->valid = NULL;
-    }
-    out->buffers[2] = c->data ? c->data : PyMem_RawMalloc(1); /* never NULL for Arrow */
-    c->data = NULL;
-    column_free(c);
-    if (!out->buffers[2]) {
-        for (int i = 0; i < 2; i++)
-            PyMem_RawFree(out->buffers[i]);
-        PyMem_RawFree(out);
-        PyErr_NoMemory();
-        return NULL;
-    }
-    return out;
+    return c;
 }
 
-/* Columns: one group's frame columns (RECORD aside), exported once through __arrow_c_array__. */
+/* A new data buffer starting at ``start``; its index, or -1 (memory error set). */
+static int32_t view_buffer(ViewColumn *out, const char *start) {
+    if (out->ndata >= INT32_MAX ||
+        reserve_raw((void **)&out->data, &out->dcap, out->ndata + 1, sizeof(char *)) != OK ||
+        reserve_raw((void **)&out->sizes, &out->scap, out->ndata + 1, sizeof(int64_t)) != OK)
+        return -1;
+    out->data[out->ndata] = start;
+    out->sizes[out->ndata] = 0;
+    return (int32_t)out->ndata++;
+}
+
+/* Appends a group's column (n rows) at row ``base`` of ``out``; takes its data block when a view
+ * points into it (the rest of the group column is freed with the batch). */
+static int view_append(ViewColumn *out, Column *c, Py_ssize_t n, int64_t base) {
+    int32_t current = -1;
+    int64_t start = 0;
+    if (c->data && c->dcap > c->len) { /* the block lives as long as the frame: drop its growth room */
+        char *fit = PyMem_RawRealloc(c->data, (size_t)(c->len ? c->len : 1));
+        if (fit) {
+            c->data = fit;
+            c->dcap = c->len ? c->len : 1;
+        }
+    }
+    for (Py_ssize_t r = 0; r < n; r++) {
+        if (!(c->valid[r >> 3] & (1u << (r & 7)))) {
+            out->null_count++;
+            continue;
+        }
+        int64_t row = base + r, from = c->offsets[r], len = c->offsets[r + 1] - from;
+        if (len > INT32_MAX) {
+            PyErr_SetString(PyExc_ValueError, "a value longer than 2 GiB");
+            return ERROR;
+        }
+        uint8_t *view = out->views + row * 16;
+        out->valid[row >> 3] |= (uint8_t)(1u << (row & 7));
+        int32_t len32 = (int32_t)len;
+        memcpy(view, &len32, 4);
+        if (len <= VIEW_INLINE) {
+            if (len)
+                memcpy(view + 4, c->data + from, (size_t)len);
+            continue;
+        }
+        if (current < 0 || from + len - start > INT32_MAX) {
+            start = from;
+            current = view_buffer(out, c->data + start);
+            if (current < 0)
+                return ERROR;
+        }
+        int32_t offset = (int32_t)(from - start);
+        memcpy(view + 4, c->data + from, 4);
+        memcpy(view + 8, &current, 4);
+        memcpy(view + 12, &offset, 4);
+        out->sizes[current] = from + len - start;
+    }
+    if (current >= 0) { /* the views point into the block: it now belongs to the column */
+        if (reserve_raw((void **)&out->owned, &out->ocap, out->nowned + 1, sizeof(char *)) != OK)
+            return ERROR;
+        out->owned[out->nowned++] = c->data;
+        c->data = NULL;
+    }
+    return OK;
+}
+
+/* Columns: a channel's frame columns (RECORD aside), exported once through __arrow_c_array__. */
 typedef struct {
     PyObject_HEAD
     PyObject *names; /* list of str */
-    StringColumn **cols;
+    ViewColumn **cols;
     Py_ssize_t ncols;
     int64_t length;
 } Columns;
@@ -1174,13 +1282,8 @@ typedef struct {
 static void columns_free_data(Columns *c) {
     if (!c->cols)
         return;
-    for (Py_ssize_t i = 0; i < c->ncols; i++) {
-        if (!c->cols[i])
-            continue;
-        for (int j = 0; j < 3; j++)
-            PyMem_RawFree(c->cols[i]->buffers[j]);
-        PyMem_RawFree(c->cols[i]);
-    }
+    for (Py_ssize_t i = 0; i < c->ncols; i++)
+        view_column_free(c->cols[i]);
     PyMem_RawFree(c->cols);
     c->cols = NULL;
 }
@@ -1253,22 +1356,29 @@ static PyObject *columns_export(Columns *self, PyObject *args, PyObject *kwds) {
         if (cs) {
             schema->children[schema->n_children++] = cs;
             cs->release = release_schema;
-            cs->format = self->cols[i]->large ? "U" : "u";
+            cs->format = "vu";
             cs->flags = ARROW_FLAG_NULLABLE;
         }
         if (ca) {
             array->children[array->n_children++] = ca;
         }
-        if (!cs || !ca || !(cs->name = raw_strdup(name, len)))
+        ViewColumn *col = self->cols[i];
+        if (!cs || !ca || !(cs->name = raw_strdup(name, len)) ||
+            !(col->buffers = PyMem_RawCalloc((size_t)col->ndata + 3, sizeof(void *))))
             goto nomem;
-        StringColumn *col = self->cols[i];
         self->cols[i] = NULL; /* now owned by the exported array */
+        /* validity, views, the data buffers, then the int64 sizes of the data buffers */
+        col->buffers[0] = col->valid;
+        col->buffers[1] = col->views;
+        for (Py_ssize_t d = 0; d < col->ndata; d++)
+            col->buffers[2 + d] = col->data[d];
+        col->buffers[2 + col->ndata] = col->sizes;
         ca->length = col->length;
         ca->null_count = col->null_count;
-        ca->n_buffers = 3;
-        ca->buffers = (const void **)col->buffers;
+        ca->n_buffers = 3 + col->ndata;
+        ca->buffers = col->buffers;
         ca->private_data = col;
-        ca->release = release_string_array;
+        ca->release = release_view_array;
     }
     columns_free_data(self);
     schema_capsule = PyCapsule_New(schema, "arrow_schema", schema_capsule_free);
@@ -1305,66 +1415,132 @@ static PyMethodDef columns_methods[] = {
 static PyTypeObject ColumnsType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "chainbreaker.readers._evtxflat.Columns",
-    .tp_doc = "One group's string columns, for pl.DataFrame (Arrow PyCapsule interface).",
+    .tp_doc = "One channel's string columns, for pl.DataFrame (Arrow PyCapsule interface).",
     .tp_basicsize = sizeof(Columns),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_dealloc = (destructor)columns_dealloc,
     .tp_methods = columns_methods,
 };
 
-/* A group's Columns: the (position, name) pairs of frame_columns(signature) except position 1. */
-static PyObject *group_columns(Group *gr, PyObject *layout) {
-    PyObject *pairs = PySequence_Fast(layout, "frame_columns must return a sequence");
-    if (!pairs)
-        return NULL;
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(pairs);
-    Columns *out = PyObject_New(Columns, &ColumnsType);
-    if (!out) {
-        Py_DECREF(pairs);
-        return NULL;
-    }
-    out->ncols = 0;
-    out->length = gr->n;
-    out->names = PyList_New(0);
-    out->cols = PyMem_RawCalloc((size_t)(n ? n : 1), sizeof(StringColumn *));
-    if (!out->names || !out->cols) {
-        if (!PyErr_Occurred())
-            PyErr_NoMemory();
-        goto fail;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *pair = PySequence_Fast_GET_ITEM(pairs, i);
-        Py_ssize_t position;
-        PyObject *name;
-        if (!PyArg_ParseTuple(pair, "nU:frame_columns item", &position, &name))
-            goto fail;
-        if (position == 1)
-            continue;
-        if (position < 0 || position >= gr->ncols || !gr->cols[position].offsets) {
-            PyErr_SetString(PyExc_ValueError, "frame_columns gave a bad position");
-            goto fail;
+/* One channel as (records, Columns): the columns are the union of its groups' frame_columns
+ * (position 1 aside) in order of first appearance, as pl.concat(how="diagonal") of the groups'
+ * frames orders them; a group's rows follow the previous group's. */
+static PyObject *channel_columns(Batch *b, PyObject *kinds, PyObject *layout_of) {
+    PyObject *records = PyList_New(0), *names = PyList_New(0), *index_of = PyDict_New();
+    PyObject *layouts = PyList_New(0), *result = NULL;
+    Columns *out = NULL;
+    Py_ssize_t *where = NULL;
+    if (!records || !names || !index_of || !layouts)
+        goto done;
+    PyObject *sig, *index;
+    Py_ssize_t pos = 0;
+    int64_t total = 0;
+    while (PyDict_Next(kinds, &pos, &sig, &index)) { /* the union of the groups' columns */
+        Group *gr = &b->groups[PyLong_AsSsize_t(index)];
+        total += gr->n;
+        PyObject *called = PyObject_CallOneArg(layout_of, sig);
+        PyObject *pairs = called ? PySequence_Fast(called, "frame_columns must return a sequence") : NULL;
+        Py_XDECREF(called);
+        if (!pairs || PyList_Append(layouts, pairs) < 0) {
+            Py_XDECREF(pairs);
+            goto done;
         }
-        StringColumn *col = string_column(&gr->cols[position], gr->n);
-        if (!col)
-            goto fail;
-        out->cols[out->ncols++] = col;
-        if (PyList_Append(out->names, name) < 0)
-            goto fail;
+        Py_DECREF(pairs);
+        for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(pairs); i++) {
+            Py_ssize_t position;
+            PyObject *name;
+            if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(pairs, i), "nU:frame_columns item", &position,
+                                  &name))
+                goto done;
+            if (position == 1)
+                continue;
+            if (position < 0 || position >= gr->ncols || !gr->cols[position].offsets) {
+                PyErr_SetString(PyExc_ValueError, "frame_columns gave a bad position");
+                goto done;
+            }
+            int has = PyDict_Contains(index_of, name);
+            if (has < 0)
+                goto done;
+            if (!has) {
+                PyObject *at = PyLong_FromSsize_t(PyList_GET_SIZE(names));
+                int rc = at ? PyDict_SetItem(index_of, name, at) : -1;
+                Py_XDECREF(at);
+                if (rc < 0 || PyList_Append(names, name) < 0)
+                    goto done;
+            }
+        }
     }
-    Py_DECREF(pairs);
-    return (PyObject *)out;
-fail:
-    Py_DECREF(pairs);
-    Py_DECREF(out);
-    return NULL;
+    Py_ssize_t ncols = PyList_GET_SIZE(names);
+    out = PyObject_New(Columns, &ColumnsType);
+    if (!out)
+        goto done;
+    out->names = names;
+    Py_INCREF(names);
+    out->ncols = 0;
+    out->length = total;
+    out->cols = PyMem_RawCalloc((size_t)(ncols ? ncols : 1), sizeof(ViewColumn *));
+    where = PyMem_Calloc((size_t)(ncols ? ncols : 1), sizeof(Py_ssize_t));
+    if (!out->cols || !where) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (; out->ncols < ncols; out->ncols++)
+        if (!(out->cols[out->ncols] = view_column_new(total)))
+            goto done;
+    int64_t base = 0;
+    Py_ssize_t g = 0;
+    pos = 0;
+    while (PyDict_Next(kinds, &pos, &sig, &index)) { /* each group's rows, in order */
+        Group *gr = &b->groups[PyLong_AsSsize_t(index)];
+        PyObject *pairs = PyList_GET_ITEM(layouts, g++);
+        Py_ssize_t filled = 0;
+        for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(pairs); i++) {
+            Py_ssize_t position;
+            PyObject *name;
+            if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(pairs, i), "nU", &position, &name))
+                goto done;
+            if (position == 1)
+                continue;
+            Py_ssize_t u = PyLong_AsSsize_t(PyDict_GetItemWithError(index_of, name));
+            if (u < 0) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_ValueError, "frame_columns changed between calls");
+                goto done;
+            }
+            if (view_append(out->cols[u], &gr->cols[position], gr->n, base) != OK)
+                goto done;
+            where[u] = g; /* filled by this group */
+            filled++;
+        }
+        if (filled < ncols)
+            for (Py_ssize_t u = 0; u < ncols; u++)
+                if (where[u] != g)
+                    out->cols[u]->null_count += gr->n;
+        if (PyList_SetSlice(records, PY_SSIZE_T_MAX, PY_SSIZE_T_MAX, gr->records) < 0)
+            goto done;
+        base += gr->n;
+    }
+    for (Py_ssize_t u = 0; u < ncols; u++)
+        if (!out->cols[u]->null_count)
+            PyMem_RawFree(out->cols[u]->valid), out->cols[u]->valid = NULL;
+    result = Py_BuildValue("(OO)", records, (PyObject *)out);
+done:
+    PyMem_Free(where);
+    Py_XDECREF(out);
+    Py_XDECREF(records);
+    Py_XDECREF(names);
+    Py_XDECREF(index_of);
+    Py_XDECREF(layouts);
+    return result;
 }
 
 PyDoc_STRVAR(take_doc,
-"take(frame_columns) -> [(channel, [(records, columns), ...]), ...]\n\n"
-"The rows so far, grouped like windows_fields.Rows (channels, then field lists, in order of first\n"
-"appearance). Per group: the RECORD values as given (column 1) and a Columns object holding the\n"
-"other columns frame_columns(signature) keeps, named by it, for pl.DataFrame (Arrow PyCapsule\n"
-"interface). Empties the batch.");
+"take(frame_columns) -> [(channel, records, columns), ...]\n\n"
+"The rows so far, one entry per channel (in order of first appearance), the rows of its field lists\n"
+"one after the other (field lists in order of first appearance), as windows_fields.Rows groups them:\n"
+"the RECORD values as given (column 1) and a Columns object holding the other columns, the union\n"
+"of what frame_columns(signature) keeps of each field list in order of first appearance (null\n"
+"where a field list lacks one), for pl.DataFrame (Arrow PyCapsule interface). Empties the batch.");
 
 static PyObject *batch_take(Batch *b, PyObject *layout_of) {
     PyObject *out = PyList_New(0);
@@ -1373,29 +1549,16 @@ static PyObject *batch_take(Batch *b, PyObject *layout_of) {
     PyObject *channel, *kinds;
     Py_ssize_t pos = 0;
     while (PyDict_Next(b->channels, &pos, &channel, &kinds)) {
-        PyObject *groups = PyList_New(0), *sig, *index;
-        if (!groups)
-            goto fail;
-        Py_ssize_t kpos = 0;
-        while (PyDict_Next(kinds, &kpos, &sig, &index)) {
-            Group *gr = &b->groups[PyLong_AsSsize_t(index)];
-            PyObject *layout = PyObject_CallOneArg(layout_of, sig);
-            PyObject *cols = layout ? group_columns(gr, layout) : NULL;
-            Py_XDECREF(layout);
-            PyObject *entry = cols ? Py_BuildValue("(ON)", gr->records, cols) : NULL;
-            if (!entry || PyList_Append(groups, entry) < 0) {
-                Py_XDECREF(entry);
-                Py_DECREF(groups);
-                goto fail;
-            }
-            Py_DECREF(entry);
-        }
-        PyObject *pair = Py_BuildValue("(ON)", channel, groups);
-        if (!pair || PyList_Append(out, pair) < 0) {
-            Py_XDECREF(pair);
+        PyObject *taken = channel_columns(b, kinds, layout_of);
+        PyObject *entry = taken ? Py_BuildValue("(OOO)", channel, PyTuple_GET_ITEM(taken, 0),
+                                                PyTuple_GET_ITEM(taken, 1))
+                                : NULL;
+        Py_XDECREF(taken);
+        if (!entry || PyList_Append(out, entry) < 0) {
+            Py_XDECREF(entry);
             goto fail;
         }
-        Py_DECREF(pair);
+        Py_DECREF(entry);
     }
     if (batch_reset(b) != OK)
         goto fail;

@@ -26,7 +26,7 @@ import orjson
 import polars as pl
 from evtx import PyEvtxParser
 
-from chainbreaker.readers.base import InputFile, ReadReport
+from chainbreaker.readers.base import InputFile, ReadReport, take_last_head
 from chainbreaker.readers.registry import register
 from chainbreaker.readers.windows_fields import (
     FILE,
@@ -144,9 +144,10 @@ def _flatten_item(item: Any, name: str) -> tuple[list[str], list[Any]]:
 
 
 class _NativeColumns:
-    """The rows of a batch as the compiled path keeps them: per channel and field list, one Arrow
-    string buffer per field (no Python str per value), handed to Polars through the Arrow
-    PyCapsule interface; the frames have the column names, order and types of :meth:`Rows.take`."""
+    """The rows of a batch as the compiled path keeps them: per channel, one Arrow string view
+    column per field (no Python str per value, and the groups' buffers are not copied), handed to
+    Polars through the Arrow PyCapsule interface; the frames have the column names, order and types
+    of :meth:`Rows.take` (the channel's field lists stacked, as ``pl.concat(how="diagonal")``)."""
 
     __slots__ = ("batch",)
 
@@ -155,20 +156,20 @@ class _NativeColumns:
 
     def take(self) -> list[pl.DataFrame]:
         out = []
-        for _channel, groups in self.batch.take(frame_columns):
-            frames = []
-            for records, columns in groups:
-                frame = pl.DataFrame(columns)
-                # RECORD is column 1 of every field list (evtx._fill), never renamed by frame_columns
-                frame.insert_column(1, pl.Series(RECORD, records, dtype=pl.Int64))
-                frames.append(frame)
-            out.append(frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal"))
+        for _channel, records, columns in self.batch.take(frame_columns):
+            frame = pl.DataFrame(columns)
+            # RECORD is column 1 of every field list (evtx._fill), never renamed by frame_columns
+            frame.insert_column(1, pl.Series(RECORD, records, dtype=pl.Int64))
+            out.append(frame)
         return out
 
 
 def _source(file: InputFile) -> tuple[str | IO[bytes], bytes]:
     """What PyEvtxParser opens (a path, or the decompressed bytes of an archived file) and the header."""
     if file.is_plain_file:
+        known = take_last_head(file, HEADER_SIZE)  # read when the registry sniffed the file
+        if known is not None and known[1] is not None:
+            return str(file.path), known[0] + _size_marker(known[1])
         with open(file.path, "rb") as stream:
             header = stream.read(HEADER_SIZE)
         return str(file.path), header + _size_marker(file.path.stat().st_size)

@@ -32,7 +32,7 @@ import polars as pl
 from chainbreaker.errors import ReaderError
 from chainbreaker.events import conform
 from chainbreaker.readers.base import DEFAULT_BATCH_SIZE, InputFile, Reader, ReadReport
-from chainbreaker.readers.discover import discover, input_from_name
+from chainbreaker.readers.discover import discover_sized, input_from_name
 from chainbreaker.readers.registry import reader_for
 from chainbreaker.readers.windows_fields import WindowsReader
 
@@ -97,7 +97,11 @@ _CODES = {code: name for name, code in _COMPRESSIONS.items()}
 
 def pack(file: InputFile) -> str:
     """One input as text for :attr:`Task.packed` (NUL separates fields: no path or member holds one)."""
-    return f"{_COMPRESSIONS[file.compression]}{file.path}\0{file.member or ''}"
+    return _packed(str(file.path), file.member, file.compression)
+
+
+def _packed(path: str, member: str | None, compression: str | None) -> str:
+    return f"{_COMPRESSIONS[compression]}{path}\0{member or ''}"
 
 
 def unpack(packed: str) -> Iterator[InputFile]:
@@ -119,14 +123,12 @@ def plan(paths: Iterable[str | os.PathLike[str]], report: ReadReport) -> list[Ta
     within [MIN_GROUP_BYTES, MAX_GROUP_BYTES] so that a task still fills whole batches (EVTX files
     are mostly empty chunk space; a small task means small frames and small part files).
     """
-    sizes = _SizeCache()
     # one str and two machine integers per input until the tasks are cut (no tuple, Path or int object)
     found: list[str] = []
     disks, decodes = array("q"), array("q")
-    for file in discover(paths, report):
-        disk, decoded = sizes.size(file)
-        report.file(file.name).bytes += disk
-        found.append(pack(file))
+    for path, member, compression, disk, decoded in discover_sized(paths, report):
+        report.file(f"{path}!{member}" if member else path).bytes += disk
+        found.append(_packed(path, member, compression))
         disks.append(disk)
         decodes.append(decoded)
     group = min(max(sum(decodes) // TASKS, MIN_GROUP_BYTES), MAX_GROUP_BYTES)
@@ -476,33 +478,3 @@ def fetch_record(event_ref_file: str, record: int) -> dict[str, Any] | None:
         return None
     reader = reader_for(file)
     return reader.fetch(file, record) if reader else None
-
-
-class _SizeCache:
-    """Per input: bytes on disk (the progress bar) and the bytes to decode (the task size)."""
-
-    #: bzip2 keeps no uncompressed size; text logs compress about this much.
-    BZ2_RATIO = 5
-
-    def __init__(self) -> None:
-        self._zips: dict[Path, dict[str, tuple[int, int]]] = {}
-
-    def size(self, file: InputFile) -> tuple[int, int]:
-        try:
-            if file.compression == "zip":
-                members = self._zips.get(file.path)
-                if members is None:
-                    with zipfile.ZipFile(file.path) as archive:
-                        members = {i.filename: (i.compress_size, i.file_size) for i in archive.infolist()}
-                    self._zips[file.path] = members
-                return members.get(file.member or "", (0, 0))
-            disk = file.path.stat().st_size
-            if file.compression == "gzip":
-                with open(file.path, "rb") as stream:  # ISIZE: the size mod 2**32, in the last 4 bytes
-                    stream.seek(max(disk - 4, 0))
-                    return disk, max(int.from_bytes(stream.read(4), "little"), disk)
-            if file.compression == "bz2":
-                return disk, disk * self.BZ2_RATIO
-            return disk, disk
-        except (OSError, zipfile.BadZipFile):
-            return 0, 0
