@@ -13,6 +13,7 @@ from chainbreaker.readers.base import InputFile, Reader
 
 _REGISTRY: dict[str, type[Reader]] = {}
 _LOADED = False
+_ORDERED: list[type[Reader]] | None = None  # registered_readers' answer until the next register()
 
 #: Modules of the package that hold plumbing, not readers.
 _NOT_READERS = frozenset({"base", "registry", "discover", "stream"})
@@ -35,14 +36,21 @@ def register(cls: type[Reader]) -> type[Reader]:
     """Class decorator: add a reader to the registry (a second reader with the same name is an error)."""
     if cls.name in _REGISTRY:
         raise ValueError(f"reader {cls.name!r} is already registered by {_REGISTRY[cls.name].__qualname__}")
+    global _ORDERED
     _REGISTRY[cls.name] = cls
+    _ORDERED = None
     return cls
 
 
 def registered_readers() -> list[type[Reader]]:
-    """Every registered reader, in the order they are tried (priority, then name)."""
+    """Every registered reader, in the order they are tried (priority, then name).
+
+    Asked once per input file (the sniff): the sorted list is kept until a reader registers."""
+    global _ORDERED
     load_readers()
-    return sorted(_REGISTRY.values(), key=lambda r: (r.priority, r.name))
+    if _ORDERED is None:
+        _ORDERED = sorted(_REGISTRY.values(), key=lambda r: (r.priority, r.name))
+    return list(_ORDERED)
 
 
 def reader_for(file: InputFile, head: bytes | None = None) -> Reader | None:
