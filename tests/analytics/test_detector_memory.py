@@ -92,7 +92,8 @@ def test_two_sources_keep_arrival_order_and_detector_is_reusable() -> None:
 
 def test_abandoned_detector_removes_its_spill_folder() -> None:
     detector = AnalyticsDetector([analytic_class("brute_force")()], spill_rows=1)
-    detector.observe(batch([{"source": "linux.auth", "host": "h", "user": "root", "src_ip": "192.0.2.1"}]))
+    detector.observe(batch([{"source": "linux.auth", "host": "h", "user": "root", "src_ip": "192.0.2.1",
+                             "outcome": "failure"}]))  # fmt: skip
     folder = detector._folder
     assert folder is not None and any(folder.iterdir())
     del detector

@@ -158,3 +158,24 @@ def test_the_link_learner_learns_the_same_pairs_from_its_interest(batches: list[
     assert projected.learner.links.pairs() == pairs
     first_last = {k: (s.first, s.last) for k, s in whole.learner.links._pairs.items()}
     assert {k: (s.first, s.last) for k, s in projected.learner.links._pairs.items()} == first_last
+
+
+def test_analytics_receive_only_the_windows_events_they_declare(batches: list[pl.DataFrame]) -> None:
+    # Windows sources come by event id (Analytic.rows), so far fewer of their rows cross; the union
+    # with other detectors' interests brings other event ids, which the analytics drop themselves.
+    detector = AnalyticsDetector()
+    interest = detector.interest()
+    windows = sorted(s for s in detector.source_columns if s.startswith("windows."))
+    assert interest.sources is not None and not set(windows) & interest.sources
+
+    def windows_rows(frames: list[pl.DataFrame]) -> int:
+        return sum(f.filter(pl.col("source").is_in(windows)).height for f in frames if "source" in f.columns)
+
+    narrow = [project(b, interest) for b in batches]
+    assert 0 < windows_rows(narrow) < windows_rows(batches)  # attack samples: mostly events read
+    union = combine([interest, LinkLearner().interest(), VerdictDetector().interest()])
+    assert union is not None
+    wide = [project(b, union) for b in batches]
+    assert windows_rows(wide) > windows_rows(narrow)
+    expected = _alerts(AnalyticsDetector(), narrow)
+    assert len(expected) > 5 and _alerts(AnalyticsDetector(), wide) == expected

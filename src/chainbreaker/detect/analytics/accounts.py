@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from chainbreaker.alerts import Level
-from chainbreaker.detect.analytics.common import SelectorAnalytic
+from chainbreaker.detect.analytics.common import SelectorAnalytic, event_codes
 from chainbreaker.detect.analytics.registry import register
 
 
@@ -18,6 +18,7 @@ class NewAccount(SelectorAnalytic):
     tactics = ("persistence",)
     sources = frozenset({"windows.security"})
     columns = ("event_code", "host", "user", "TargetUserName", "SubjectUserName")
+    rows = event_codes({"windows.security": (4720,)})
     level = Level.low
     group_by = ("host", "TargetUserName")
     description = "Security 4720: a user account was created (names ending in $ hide from net user)."
@@ -51,6 +52,7 @@ class NewAdminMember(SelectorAnalytic):
     sources = frozenset({"windows.security"})
     columns = ("event_code", "host", "user", "TargetSid", "TargetUserName", "MemberName", "MemberSid",
                "SubjectUserName")  # fmt: skip
+    rows = event_codes({"windows.security": (4728, 4732, 4756)})
     level = Level.high
     group_by = ("host", "TargetUserName")
     description = (

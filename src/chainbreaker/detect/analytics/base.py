@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import dataclasses
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import polars as pl
 
 from chainbreaker.alerts import Level
+from chainbreaker.detect.interest import Where
 from chainbreaker.errors import ConfigError
 
 #: Evidence references cited per alert.
@@ -127,6 +129,11 @@ class Analytic(ABC):
     tactics: ClassVar[tuple[str, ...]]  # ATT&CK tactic short names
     sources: ClassVar[frozenset[str]]  # event ``source`` values it reads
     columns: ClassVar[tuple[str, ...]]  # columns it reads besides BASE_COLUMNS
+    #: Per source, the rows ``run`` reads: ``(column, values)``, those whose column holds one of the
+    #: values (``None``: any non-null value), e.g. ``{"windows.security": ("event_code",
+    #: frozenset({4624}))}``. A source left out: every row. Only the declared rows are kept for the
+    #: analytic, so ``run`` must select no other row (tests/analytics/test_declared_rows.py).
+    rows: ClassVar[Mapping[str, Where]] = {}
     level: ClassVar[Level] = Level.medium
     params_type: ClassVar[type[Params]] = Params
 
@@ -134,6 +141,10 @@ class Analytic(ABC):
         self.params = params if params is not None else self.params_type()
         if not isinstance(self.params, self.params_type):
             raise TypeError(f"{self.id} expects {self.params_type.__name__}")
+
+    def rows_of(self, source: str) -> Where | None:
+        """The rows of ``source`` that ``run`` reads (see ``rows``); None: every row."""
+        return self.rows.get(source)
 
     @abstractmethod
     def run(self, events: pl.DataFrame) -> pl.DataFrame:
@@ -150,10 +161,21 @@ class Analytic(ABC):
             "tactics": list(cls.tactics),
             "sources": sorted(cls.sources),
             "columns": list(cls.columns),
+            "rows": {s: _jsonable_where(w) for s, w in sorted(cls.rows.items())},
             "level": cls.level.name,
             "description": cls.description,
             "parameters": describe_params(cls.params_type()),
         }
+
+
+def _jsonable_where(where: Where) -> dict[str, Any]:
+    column, values = where
+    return {"column": column, "values": None if values is None else sorted(values, key=value_order)}
+
+
+def value_order(value: Any) -> tuple[str, Any]:
+    """Sort key for the values of a condition: numbers in numeric order, then strings."""
+    return type(value).__name__, value
 
 
 def map_phases(

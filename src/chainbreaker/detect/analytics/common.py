@@ -3,18 +3,45 @@
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Collection, Hashable, Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import ClassVar
 
 import polars as pl
 
-from chainbreaker.detect.analytics.base import ENTITY_COLUMNS, MAX_REFS, Analytic, Params, param
+from chainbreaker.detect.analytics.base import ENTITY_COLUMNS, MAX_REFS, Analytic, Params, param, value_order
+from chainbreaker.detect.interest import Where
 
 #: RFC 1918, loopback, link-local, CGNAT, multicast, and IPv6 ULA / link-local / multicast / loopback.
 _PRIVATE_IP = (
     r"^(10\.|127\.|169\.254\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.)"
     r"|^(fc|fd|fe80:|ff[0-9a-f]{2}:|::1$)|^(0\.0\.0\.0|255\.255\.255\.255)$|^(22[4-9]|23\d)\."
 )
+
+
+def event_codes(by_source: Mapping[str, Iterable[int]]) -> Mapping[str, Where]:
+    """``Analytic.rows`` for analytics that read some event ids of each source (read-only)."""
+    return MappingProxyType({s: ("event_code", frozenset(codes)) for s, codes in by_source.items()})
+
+
+def held(where: Where, names: Collection[str]) -> pl.Expr:
+    """True on the rows ``where`` names (never where the column is absent or null)."""
+    column, values = where
+    if column not in names:
+        return pl.lit(False)
+    if values is None:
+        return pl.col(column).is_not_null()
+    return pl.col(column).is_in(sorted(values, key=value_order))
+
+
+def merge_wheres(wheres: Iterable[Where]) -> tuple[Where, ...]:
+    """One condition per column holding for any row one of ``wheres`` holds for, by column name."""
+    merged: dict[str, set[Hashable] | None] = {}
+    for column, values in wheres:
+        current = merged.get(column, set())
+        merged[column] = None if current is None or values is None else current | set(values)
+    return tuple((c, None if v is None else frozenset(v)) for c, v in sorted(merged.items()))
 
 
 def col_or_null(events: pl.DataFrame, name: str) -> pl.Expr:

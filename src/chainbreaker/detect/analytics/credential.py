@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import polars as pl
 
 from chainbreaker.alerts import Level
 from chainbreaker.detect.analytics.base import Params, param
-from chainbreaker.detect.analytics.common import SelectorAnalytic, as_hex, col_or_null, null_if
+from chainbreaker.detect.analytics.common import SelectorAnalytic, as_hex, col_or_null, event_codes, null_if
 from chainbreaker.detect.analytics.registry import register
+from chainbreaker.detect.interest import Where
 
 AUTH_SOURCES = frozenset({"windows.security", "linux.auth"})
 AUTH_COLUMNS = (
     "event_code", "host", "user", "src_ip", "TargetUserName", "IpAddress", "WorkstationName", "Workstation",
     "Status", "outcome", "program",
 )  # fmt: skip
+#: The rows :func:`failed_logons` selects from: the failure events of Windows, syslog failures.
+AUTH_ROWS: Mapping[str, Where] = {
+    **event_codes({"windows.security": (4625, 4771, 4768, 4776)}),
+    "linux.auth": ("outcome", frozenset({"failure"})),
+}
 
 
 def _blank_to_null(expr: pl.Expr) -> pl.Expr:
@@ -58,6 +65,7 @@ class FailedLogonAnalytic(SelectorAnalytic):
     tactics = ("credential-access",)
     sources = AUTH_SOURCES
     columns = AUTH_COLUMNS
+    rows = AUTH_ROWS
 
     def prepare(self, events: pl.DataFrame) -> pl.DataFrame:
         return failed_logons(events)
@@ -156,6 +164,7 @@ class Kerberoasting(SelectorAnalytic):
     sources = frozenset({"windows.security"})
     columns = ("event_code", "host", "user", "src_ip", "TargetUserName", "ServiceName", "IpAddress",
                "TicketEncryptionType", "Status")  # fmt: skip
+    rows = event_codes({"windows.security": (4769,)})
     level = Level.high
     params_type = KerberoastParams
     group_by = ("user", "src_ip")

@@ -8,9 +8,16 @@ import polars as pl
 
 from chainbreaker.alerts import Level
 from chainbreaker.detect.analytics.base import Params, param
-from chainbreaker.detect.analytics.common import SelectorAnalytic, as_hex, col_or_null, lower_base
+from chainbreaker.detect.analytics.common import (
+    SelectorAnalytic,
+    as_hex,
+    col_or_null,
+    event_codes,
+    lower_base,
+)
 from chainbreaker.detect.analytics.host import (
     PROCESS_COLUMNS,
+    PROCESS_ROWS,
     PROCESS_SOURCES,
     is_process_creation,
     with_process_names,
@@ -54,6 +61,7 @@ class LsassAccess(SelectorAnalytic):
     sources = frozenset({"windows.sysmon", "windows.security"})
     columns = ("event_code", "host", "user", "SourceImage", "TargetImage", "GrantedAccess", "process_image",
                "ObjectName", "ProcessName", "AccessMask")  # fmt: skip
+    rows = event_codes({"windows.sysmon": (10,), "windows.security": (4656, 4663)})
     level = Level.high
     params_type = LsassParams
     group_by = ("host", "_source")
@@ -122,6 +130,7 @@ class DcSync(SelectorAnalytic):
     tactics = ("credential-access",)
     sources = frozenset({"windows.security"})
     columns = ("event_code", "host", "user", "Properties", "SubjectUserName", "AccessMask")
+    rows = event_codes({"windows.security": (4662,)})
     level = Level.critical
     group_by = ("host", "user")
     description = (
@@ -165,6 +174,7 @@ class CredentialDumpCommand(SelectorAnalytic):
     tactics = ("credential-access",)
     sources = PROCESS_SOURCES
     columns = PROCESS_COLUMNS
+    rows = PROCESS_ROWS
     level = Level.high
     group_by = ("host",)
     description = (

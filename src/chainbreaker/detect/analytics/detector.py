@@ -1,5 +1,8 @@
 """``AnalyticsDetector``: keeps the needed columns of the needed sources, runs every analytic at the end.
 
+Rows: per source, only the rows some analytic declares it reads (``Analytic.rows``, e.g. a few event
+ids of Windows Security); each analytic then gets only its own declared rows of its sources.
+
 Memory: the kept rows of a source move to an Arrow IPC file in a temporary folder each time they
 pass ``spill_rows``; ``finish`` reads back, per analytic, only that analytic's columns of its sources
 (a projected ``pl.scan_ipc``), so the process holds one analytic's input at a time instead of every
@@ -12,7 +15,7 @@ import shutil
 import tempfile
 import weakref
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +24,7 @@ import polars as pl
 
 from chainbreaker.alerts import Alert
 from chainbreaker.detect.analytics.base import BASE_COLUMNS, MAX_REFS, Analytic, map_phases
-from chainbreaker.detect.analytics.common import conform_columns
+from chainbreaker.detect.analytics.common import conform_columns, held, merge_wheres
 from chainbreaker.detect.analytics.network import (
     CONN_COLUMNS,
     CONN_SOURCES,
@@ -30,7 +33,7 @@ from chainbreaker.detect.analytics.network import (
     reduce_batch,
 )
 from chainbreaker.detect.base import Detector
-from chainbreaker.detect.interest import Interest
+from chainbreaker.detect.interest import Interest, Where
 from chainbreaker.events import EventRef
 
 #: Concatenate a source's latest kept batches into one chunk once this many have accumulated.
@@ -43,8 +46,9 @@ SPILL_ROWS = 100_000
 class AnalyticsDetector(Detector):
     """Behavioural analytics over the whole time line.
 
-    ``observe`` projects each batch early: only rows of sources some analytic needs, only the
-    columns those analytics read; connection records (Zeek conn, Suricata flow) are reduced further
+    ``observe`` projects each batch early: only rows of sources some analytic needs, and of those
+    only the rows the analytics declare (``source_rows``), only the columns those analytics read;
+    connection records (Zeek conn, Suricata flow) are reduced further
     to time, reference, endpoints and sizes with Categorical strings (network.reduce_batch), so
     days of hourly-rotated conn logs fit in memory as one time line. Past ``spill_rows`` rows, a
     source's kept rows go to an Arrow IPC file (lz4) in a temporary folder. ``finish`` runs each
@@ -67,9 +71,18 @@ class AnalyticsDetector(Detector):
         for analytic in analytics:
             for source in analytic.sources:
                 wanted = self.source_columns[source]
-                for column in (*BASE_COLUMNS, *analytic.columns):
+                where = analytic.rows_of(source)  # its column is read to select the rows
+                for column in (*BASE_COLUMNS, *analytic.columns, *(where[:1] if where else ())):
                     if column not in wanted:
                         wanted.append(column)
+        #: per source, the rows its analytics read: None (every row), or conditions, one per column,
+        #: any of which keeps a row (the union of the analytics' ``rows``)
+        self.source_rows: dict[str, tuple[Where, ...] | None] = {}
+        for source in self.source_columns:
+            declared = [a.rows_of(source) for a in analytics if source in a.sources]
+            wheres = [w for w in declared if w is not None]
+            self.source_rows[source] = merge_wheres(wheres) if len(wheres) == len(declared) else None
+        self._keep_exprs: dict[tuple[object, ...], pl.Expr] = {}
         self._kept: dict[str, list[pl.DataFrame]] = defaultdict(list)
         self._fresh: dict[str, int] = defaultdict(int)
         self._rows: dict[str, int] = defaultdict(int)  # rows in memory per source
@@ -80,9 +93,29 @@ class AnalyticsDetector(Detector):
         self._skipped: list[str] = []
 
     def interest(self) -> Interest:
-        """The rows of the sources some analytic reads, the columns those analytics read."""
-        columns = {"source"}.union(*self.source_columns.values())
-        return Interest(columns=frozenset(columns), sources=frozenset(self.source_columns))
+        """The rows the analytics read, the columns those analytics read.
+
+        Sources read whole are ``sources``; the others' conditions are merged per column into
+        ``where`` (an Interest's conditions hold for every source, so the workers may send rows
+        of other sources or event ids too: ``observe`` drops them).
+        """
+        every = frozenset(s for s, wheres in self.source_rows.items() if wheres is None)
+        where = merge_wheres(w for wheres in self.source_rows.values() if wheres for w in wheres)
+        columns = {"source", *(c for c, _ in where)}.union(*self.source_columns.values())
+        return Interest(columns=frozenset(columns), sources=every, where=where)
+
+    def _keeps(self, source: str, names: Collection[str]) -> pl.Expr:
+        """The rows of ``source`` that its analytics read, in a frame with columns ``names``."""
+        wheres = self.source_rows.get(source) or ()
+        key = (source, *(c in names for c, _ in wheres))
+        keep = self._keep_exprs.get(key)
+        if keep is None:  # built once per source and set of columns present: batches are many
+            keep = pl.col("source") == source
+            if wheres:
+                terms = [held(w, names) for w in wheres]
+                keep = keep & (terms[0] if len(terms) == 1 else pl.any_horizontal(terms))
+            self._keep_exprs[key] = keep
+        return keep
 
     def observe(self, batch: pl.DataFrame) -> list[Alert]:
         if batch.is_empty() or "source" not in batch.columns:
@@ -92,8 +125,9 @@ class AnalyticsDetector(Detector):
             columns = self.source_columns.get(source)
             if columns is None:
                 continue
-            rows = batch.filter(pl.col("source") == source)
-            rows = rows.select([c for c in columns if c in rows.columns])
+            # an empty frame is kept too: the source was seen (skipped_reasons), with its columns
+            rows = batch.select([c for c in columns if c in batch.columns])  # with the filter's columns
+            rows = rows.filter(self._keeps(source, rows.columns))
             if source in CONN_SOURCES:
                 rows = reduce_batch(conform_columns(rows, CONN_COLUMNS))
             self._seen[source].update(dict.fromkeys(rows.columns))
@@ -139,7 +173,13 @@ class AnalyticsDetector(Detector):
             wanted |= set(REDUCED_COLUMNS)  # what reduce_batch kept instead of the declared columns
         present = dict.fromkeys(c for s in sources for c in self._seen.get(s, {}))
         projected = [c for c in present if c in wanted]
-        events = pl.concat(parts, how="diagonal_relaxed").select(projected).collect()
+        kept = pl.concat(parts, how="diagonal_relaxed")
+        own = {s: analytic.rows_of(s) for s in sources}
+        if any(w is not None for w in own.values()):  # the other analytics' rows of these sources go
+            whole = [s for s, w in own.items() if w is None]
+            chosen = [(pl.col("source") == s) & held(w, present) for s, w in own.items() if w is not None]
+            kept = kept.filter(pl.any_horizontal([pl.col("source").is_in(whole), *chosen]))
+        events = kept.select(projected).collect()
         if "failed" in events.columns:
             events = expand(events)
         missing = [c for c in analytic.columns if c not in events.columns]

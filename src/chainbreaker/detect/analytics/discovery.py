@@ -11,6 +11,7 @@ from chainbreaker.detect.analytics.base import Params, param
 from chainbreaker.detect.analytics.common import SelectorAnalytic
 from chainbreaker.detect.analytics.host import (
     PROCESS_COLUMNS,
+    PROCESS_ROWS,
     PROCESS_SOURCES,
     is_process_creation,
     with_process_names,
@@ -48,6 +49,7 @@ class DiscoveryBurst(SelectorAnalytic):
     tactics = ("discovery",)
     sources = PROCESS_SOURCES
     columns = PROCESS_COLUMNS
+    rows = PROCESS_ROWS
     level = Level.medium
     params_type = DiscoveryParams
     group_by = ("host",)

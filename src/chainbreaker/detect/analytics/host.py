@@ -6,10 +6,12 @@ from typing import ClassVar
 
 import polars as pl
 
-from chainbreaker.detect.analytics.common import SelectorAnalytic, lower_base
+from chainbreaker.detect.analytics.common import SelectorAnalytic, event_codes, lower_base
 
 #: Process-creation events: Sysmon 1 and Security 4688.
 PROCESS_SOURCES = frozenset({"windows.sysmon", "windows.security"})
+#: The rows of PROCESS_SOURCES that :func:`is_process_creation` selects (``Analytic.rows``).
+PROCESS_ROWS = event_codes({"windows.sysmon": (1,), "windows.security": (4688,)})
 PROCESS_COLUMNS: tuple[str, ...] = (
     "event_code",
     "host",
@@ -55,6 +57,7 @@ class ParentStartsChild(SelectorAnalytic):
     children: ClassVar[tuple[str, ...]]
     sources = PROCESS_SOURCES
     columns = PROCESS_COLUMNS
+    rows = PROCESS_ROWS
     group_by = ("host", "_parent", "_image")
 
     def prepare(self, events: pl.DataFrame) -> pl.DataFrame:

@@ -11,12 +11,14 @@ from chainbreaker.detect.analytics.base import Analytic, Params, param
 from chainbreaker.detect.analytics.common import (
     SelectorAnalytic,
     empty_findings,
+    event_codes,
     evidence_aggs,
     explained,
     is_private,
 )
 from chainbreaker.detect.analytics.host import (
     PROCESS_COLUMNS,
+    PROCESS_ROWS,
     PROCESS_SOURCES,
     is_process_creation,
     with_process_names,
@@ -41,6 +43,7 @@ class InhibitRecovery(SelectorAnalytic):
     tactics = ("impact",)
     sources = PROCESS_SOURCES
     columns = PROCESS_COLUMNS
+    rows = PROCESS_ROWS
     level = Level.critical
     group_by = ("host",)
     description = (
@@ -78,6 +81,7 @@ class MassFileChanges(SelectorAnalytic):
     tactics = ("impact",)
     sources = frozenset({"windows.sysmon"})
     columns = ("event_code", "host", "user", "process_image", "TargetFilename")
+    rows = event_codes({"windows.sysmon": (11, 23, 26)})
     level = Level.high
     params_type = MassFileParams
     group_by = ("host", "process_image")
@@ -113,6 +117,7 @@ class LogCleared(SelectorAnalytic):
     tactics = ("stealth",)
     sources = frozenset({"windows.security", "windows.system", "windows.sysmon"})
     columns = PROCESS_COLUMNS
+    rows = event_codes({"windows.security": (1102, 4688), "windows.system": (104,), "windows.sysmon": (1,)})
     level = Level.high
     group_by = ("host",)
     description = "Security 1102, System 104, or wevtutil cl / Clear-EventLog in a process creation."

@@ -8,7 +8,7 @@ import polars as pl
 
 from chainbreaker.alerts import Level
 from chainbreaker.detect.analytics.base import Params, param
-from chainbreaker.detect.analytics.common import SelectorAnalytic, col_or_null
+from chainbreaker.detect.analytics.common import SelectorAnalytic, col_or_null, event_codes
 from chainbreaker.detect.analytics.host import PROCESS_COLUMNS, is_process_creation, with_process_names
 from chainbreaker.detect.analytics.registry import register
 
@@ -31,6 +31,7 @@ class LogonFanOut(SelectorAnalytic):
     tactics = ("lateral-movement",)
     sources = frozenset({"windows.security"})
     columns = ("event_code", "host", "user", "TargetUserName", "LogonType", "IpAddress")
+    rows = event_codes({"windows.security": (4624,)})
     level = Level.medium
     params_type = FanOutParams
     group_by = ("user",)
@@ -85,6 +86,9 @@ class PsexecService(SelectorAnalytic):
     sources = frozenset({"windows.system", "windows.security", "windows.sysmon"})
     columns = ("event_code", "host", "user", "ServiceName", "ImagePath", "ServiceFileName", "PipeName",
                "RelativeTargetName")  # fmt: skip
+    # services and pipes are matched on these codes whatever the source, as selector() does
+    rows = event_codes({s: (7045, 4697, 17, 18, 5145) for s in ("windows.system", "windows.security",
+                                                                "windows.sysmon")})  # fmt: skip
     level = Level.high
     group_by = ("host",)
     description = (
@@ -138,6 +142,7 @@ class AdminShareAccess(SelectorAnalytic):
         "SubjectUserName",
         "RelativeTargetName",
     )
+    rows = event_codes({"windows.security": (5140, 5145)})
     level = Level.medium
     group_by = ("host", "user", "src_ip")
     description = (
@@ -193,6 +198,9 @@ class RemoteExecution(SelectorAnalytic):
     tactics = ("lateral-movement", "execution")
     sources = frozenset({"windows.sysmon", "windows.security", "zeek.dce_rpc"})
     columns = (*PROCESS_COLUMNS, "src_ip", "dst_ip", "endpoint", "operation", "RelativeTargetName")
+    # process creations and the 5145 pipe check (on any Windows source, as selector() does); every
+    # zeek.dce_rpc row
+    rows = event_codes({"windows.sysmon": (1, 5145), "windows.security": (4688, 5145)})
     level = Level.medium
     group_by = ("host", "src_ip", "dst_ip")
     description = (

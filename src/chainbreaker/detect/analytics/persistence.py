@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from chainbreaker.alerts import Level
-from chainbreaker.detect.analytics.common import SelectorAnalytic, col_or_null
+from chainbreaker.detect.analytics.common import SelectorAnalytic, col_or_null, event_codes
 from chainbreaker.detect.analytics.host import cmdline, image
 from chainbreaker.detect.analytics.registry import register
 
@@ -20,6 +20,7 @@ class NewService(SelectorAnalytic):
     sources = frozenset({"windows.system", "windows.security"})
     columns = ("event_code", "host", "user", "ServiceName", "ImagePath", "ServiceFileName", "AccountName",
                "ServiceAccount", "StartType", "ServiceStartType")  # fmt: skip
+    rows = event_codes({"windows.system": (7045,), "windows.security": (4697,)})
     level = Level.low
     group_by = ("host", "_service")
     description = "System 7045 / Security 4697: a service was installed (persistence or remote execution)."
@@ -60,6 +61,8 @@ class NewScheduledTask(SelectorAnalytic):
     tactics = ("persistence", "execution")
     sources = frozenset({"windows.security", "windows.sysmon"})
     columns = ("event_code", "host", "user", "TaskName", "process_image", "process_command_line")
+    # schtasks is matched on codes 1 and 4688 whatever the source, as prepare() does
+    rows = event_codes({"windows.security": (4698, 1, 4688), "windows.sysmon": (1, 4688)})
     level = Level.low
     group_by = ("host", "_task")
     description = (
@@ -109,6 +112,7 @@ class RunKeyPersistence(SelectorAnalytic):
     tactics = ("persistence", "privilege-escalation")
     sources = frozenset({"windows.sysmon"})
     columns = ("event_code", "host", "user", "TargetObject", "Details", "process_image")
+    rows = event_codes({"windows.sysmon": (12, 13, 14)})
     level = Level.medium
     group_by = ("host", "TargetObject")
     description = (
@@ -144,6 +148,7 @@ class WmiSubscription(SelectorAnalytic):
     tactics = ("persistence", "privilege-escalation")
     sources = frozenset({"windows.sysmon"})
     columns = ("event_code", "host", "user", "Name", "Destination", "Consumer", "Operation")
+    rows = event_codes({"windows.sysmon": (19, 20, 21)})
     level = Level.high
     group_by = ("host",)
     description = "Sysmon 19/20/21: a WMI event filter, consumer or binding was registered."
@@ -172,6 +177,7 @@ class BitsJobPersistence(SelectorAnalytic):
     tactics = ("persistence", "stealth")
     sources = frozenset({"windows.sysmon", "windows.security"})
     columns = ("event_code", "host", "user", "process_image", "process_command_line")
+    rows = event_codes({"windows.sysmon": (1, 4688), "windows.security": (1, 4688)})  # as prepare()
     level = Level.medium
     group_by = ("host",)
     description = (

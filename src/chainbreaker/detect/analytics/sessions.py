@@ -15,6 +15,7 @@ from chainbreaker.detect.analytics.common import (
     SelectorAnalytic,
     col_or_null,
     empty_findings,
+    event_codes,
     evidence_aggs,
     explained,
     lower_base,
@@ -35,6 +36,7 @@ class RemoteSessionPersistence(Analytic):
     sources = frozenset({"windows.security"})
     columns = ("event_code", "host", "user", "LogonType", "TargetLogonId", "SubjectLogonId", "TargetUserName",
                "SubjectUserName", "IpAddress", "TaskName", "ServiceName")  # fmt: skip
+    rows = event_codes({"windows.security": (4624, *ACTIONS)})
     level = Level.high
     description = (
         "A scheduled task registered/updated (4698/4702) or a service installed (4697) by a logon session "
@@ -108,6 +110,7 @@ class ExplicitCredentialsRemote(SelectorAnalytic):
         "TargetServerName",
         "ProcessName",
     )
+    rows = event_codes({"windows.security": (4648,)})
     level = Level.medium
     group_by = ("host", "user", "_server")
     description = (
