@@ -5,7 +5,7 @@ Prints records/s, rule evaluations/s, the time split (rules load, read + detect)
 copies. Usage:
 
     .venv/bin/python bench/bench_hunt.py [--repeat 50] [--workers 2] [--profile-rules] [--in-main]
-        [--all-detectors] [--whole-batches] [--alerts-out FILE] [--transfer]
+        [--all-detectors] [--whole-batches] [--alerts-out FILE] [--transfer] [--floor]
 
 Sigma alone by default (``--all-detectors``: also analytics, verdicts and incidents, as a
 ``chainbreaker hunt`` runs). The rules run in the reader processes (as a hunt does); ``--in-main``
@@ -15,7 +15,8 @@ detector that declares nothing, so whole batches cross as before that projection
 same alerts, more transfer); ``--transfer`` only prints what would cross (rows, cells, LZ4 IPC
 bytes) for one pass over the EVTX files, for each interest. ``--alerts-out`` writes the sorted
 (rule id, event) list, to check that a change of the engine left every alert as it was (``cmp``
-two lists).
+two lists). ``--floor`` then times the bare ``evtx`` parse of the same links (bench_ingest.py's
+floor, in one and two processes) and prints the hunt's ratio to each.
 
 Needs the shared corpora (``../shared/datasets``: evtx-attack-samples and sigma).
 """
@@ -61,6 +62,13 @@ class ReadsEverything(Detector):
 
     def observe(self, batch: pl.DataFrame) -> list[Alert]:
         return []
+
+
+def bare_parse(paths: list[str]) -> list[tuple[int, dict[str, Any]]]:
+    """The reader floor over the hunt's own links: bench_ingest's bare parse, in 1 and 2 processes."""
+    from bench_ingest import floor  # the script's folder is on sys.path (and the spawned workers')
+
+    return [(processes, floor(paths, processes)) for processes in (1, 2)]
 
 
 def transfer(files: list[Path], rules: list[Any]) -> None:
@@ -110,6 +118,11 @@ def main() -> None:
     )
     parser.add_argument("--alerts-out", type=Path, help="write the sorted (rule id, event ref) list here")
     parser.add_argument("--transfer", action="store_true", help="print what crosses per interest, one pass")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="after the hunt, time the bare evtx parse of the same links (1 and 2 processes) and the ratio",
+    )
     args = parser.parse_args()
 
     from chainbreaker.detect.sigma import load_rules
@@ -148,6 +161,7 @@ def main() -> None:
         result = hunt([tmp], options, extra_detectors=[ReadsEverything()] if args.whole_batches else [])
         elapsed = time.perf_counter() - start
         cpu = time.process_time() - cpu
+        floors = bare_parse(sorted(str(p) for p in Path(tmp).rglob("*.evtx"))) if args.floor else []
     hunt_peak, _ = peak_mib()
     doc = result_document(result)
     stats = doc["stats"]
@@ -171,6 +185,10 @@ def main() -> None:
         )
         args.alerts_out.write_text("".join(line + "\n" for line in lines))
         print(f"alert list: {len(lines):,} lines -> {args.alerts_out}")
+    for processes, figures in floors:
+        print(f"bare parse (evtx records_json + orjson, bench_ingest.floor), {processes} process(es): "
+              f"{figures['seconds']:.2f} s, {figures['cpu_seconds']:.2f} CPU s -> hunt / parse "
+              f"{elapsed / figures['seconds']:.2f}x")  # fmt: skip
     for rid, title, seconds in result.rule_seconds:
         print(f"  {seconds:8.4f} s  {rid}  {title}")
     sys.stdout.flush()
