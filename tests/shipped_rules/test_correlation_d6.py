@@ -72,45 +72,20 @@ def post_then_deploy() -> Stream:
     ]
 
 
-def smb_callback(peer: str, delay: float) -> Stream:
-    """10.20.0.41 connects to this host's SMB server, then System connects to ``peer``:445."""
-    return [
-        sysmon(
-            0,
-            3,
-            Image="System",
-            Initiated="false",
-            SourceIp="10.20.0.41",
-            SourcePort="50312",
-            DestinationIp="10.20.0.5",
-            DestinationPort="445",
-        ),
-        sysmon(
-            delay,
-            3,
-            Image="System",
-            Initiated="true",
-            SourceIp="10.20.0.5",
-            SourcePort="62733",
-            DestinationIp=peer,
-            DestinationPort="445",
-        ),
-    ]
+def smb_callback(peer: str, delay: float, local_first: bool = False) -> Stream:
+    """10.20.0.41 connects to this host's SMB server, then System connects to ``peer``:445.
 
-
-def smb_callback_local_source(peer: str, delay: float) -> Stream:
-    """The same with the inbound connection reported local-address-first (older Sysmon)."""
+    ``local_first``: the inbound connection reported local-address-first (older Sysmon)."""
+    client = {"SourceIp": "10.20.0.41", "SourcePort": "50312"}
+    server = {"SourceIp": "10.20.0.5", "SourcePort": "445"}
+    first, second = (server, client) if local_first else (client, server)
+    inbound = {
+        **first,
+        "DestinationIp": second["SourceIp"],
+        "DestinationPort": second["SourcePort"],
+    }
     return [
-        sysmon(
-            0,
-            3,
-            Image="System",
-            Initiated="false",
-            SourceIp="10.20.0.5",
-            SourcePort="445",
-            DestinationIp="10.20.0.41",
-            DestinationPort="50312",
-        ),
+        sysmon(0, 3, Image="System", Initiated="false", **inbound),
         sysmon(
             delay,
             3,
@@ -142,8 +117,8 @@ CASES: dict[str, tuple[Callable[[], Stream], Callable[[], Stream]]] = {
         lambda: smb_callback("10.20.0.9", 0.05),
     ),
     "smb_coerced_authentication_callback_local_source": (
-        lambda: smb_callback_local_source("10.20.0.41", 0.05),
-        lambda: smb_callback_local_source("10.20.0.41", 120),
+        lambda: smb_callback("10.20.0.41", 0.05, local_first=True),
+        lambda: smb_callback("10.20.0.41", 120, local_first=True),
     ),
 }
 
