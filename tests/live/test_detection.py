@@ -130,6 +130,27 @@ def test_analytics_window_is_cut_on_a_bucket_boundary() -> None:
     assert parse_duration("1h30m") == timedelta(minutes=90) and parse_duration("1mo") is None
 
 
+def test_analytics_window_keeps_only_the_rows_the_analytics_read() -> None:
+    """A Security 4624 (logon analytics read it) is kept; a 4689 (process exit, which no analytic
+    declares) is not: the live window holds what a hunt's detector keeps."""
+    detector = AnalyticsDetector(build_analytics())
+    assert detector.source_rows["windows.security"] is not None  # Security is read by event id
+    window = AnalyticsWindow(detector, timedelta(hours=1))
+    at = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+    batch = pl.DataFrame(
+        {
+            "timestamp": [at, at],
+            "source": ["windows.security"] * 2,
+            "event_code": [4624, 4689],
+            "host": ["pc1", "pc1"],
+        },
+        schema_overrides={"timestamp": pl.Datetime("ns", "UTC"), "event_code": pl.Int32},
+    )
+    assert window.add(batch)
+    assert window.rows["windows.security"].get_column("event_code").to_list() == [4624]
+    assert not window.add(batch.filter(pl.col("event_code") == 4689))
+
+
 def test_window_generations_round_trip_and_leftovers_are_removed(tmp_path: Path) -> None:
     frames = {"sigma:a": pl.DataFrame({"x": [1, 2]}), "analytics:zeek.conn": pl.DataFrame({"y": ["z"]})}
     files = write_generation(tmp_path, 3, frames)

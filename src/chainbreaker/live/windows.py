@@ -130,7 +130,8 @@ class AnalyticsWindow:
         self.newest: datetime | None = None
 
     def add(self, batch: pl.DataFrame) -> bool:
-        """Keep the batch's events of analytics sources; True when there were any."""
+        """Keep the batch's events that the analytics read (their sources, the rows they declare);
+        True when there were any."""
         if batch.is_empty() or "source" not in batch.columns:
             return False
         fresh = False
@@ -138,10 +139,11 @@ class AnalyticsWindow:
             columns = self.columns.get(source)
             if columns is None:
                 continue
-            rows = batch.filter((pl.col("source") == source) & pl.col("timestamp").is_not_null())
+            rows = batch.select([c for c in columns if c in batch.columns])  # with the row filter's columns
+            # only the rows the source's analytics declare they read (Analytic.rows), as in a hunt
+            rows = rows.filter(self.detector.keeps(source, rows.columns) & pl.col("timestamp").is_not_null())
             if rows.is_empty():
                 continue
-            rows = rows.select([c for c in columns if c in rows.columns])
             old = self.rows.get(source)
             self.rows[source] = concat([old, rows]) if old is not None else rows
             fresh = True

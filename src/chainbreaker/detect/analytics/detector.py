@@ -104,8 +104,9 @@ class AnalyticsDetector(Detector):
         columns = {"source", *(c for c, _ in where)}.union(*self.source_columns.values())
         return Interest(columns=frozenset(columns), sources=every, where=where)
 
-    def _keeps(self, source: str, names: Collection[str]) -> pl.Expr:
-        """The rows of ``source`` that its analytics read, in a frame with columns ``names``."""
+    def keeps(self, source: str, names: Collection[str]) -> pl.Expr:
+        """The rows of ``source`` that its analytics read, in a frame with columns ``names`` (the
+        filter ``observe`` applies; live mode's window keeps the same rows)."""
         wheres = self.source_rows.get(source) or ()
         key = (source, *(c in names for c, _ in wheres))
         keep = self._keep_exprs.get(key)
@@ -127,7 +128,7 @@ class AnalyticsDetector(Detector):
                 continue
             # an empty frame is kept too: the source was seen (skipped_reasons), with its columns
             rows = batch.select([c for c in columns if c in batch.columns])  # with the filter's columns
-            rows = rows.filter(self._keeps(source, rows.columns))
+            rows = rows.filter(self.keeps(source, rows.columns))
             if source in CONN_SOURCES:
                 rows = reduce_batch(conform_columns(rows, CONN_COLUMNS))
             self._seen[source].update(dict.fromkeys(rows.columns))
