@@ -2,7 +2,7 @@
 decided on the driver by the embedded detectors themselves (docs/SCALE.md).
 
 Each builtin detector gets a *feed*: a Spark filter and projection derived from its declarations
-(the analytics' ``sources`` and ``columns``, the verdicts' sources and columns, the intel
+(the analytics' ``sources``, ``columns`` and declared ``rows``, the verdicts' sources and columns, the intel
 matcher's observable fields via a broadcast join, :mod:`.intel`). Only the rows and columns a
 feed selects leave the executors, as Arrow, one bounded group of Parquet part files at a time.
 On the driver the rows are put back in the order of the part files (``_metadata.file_path`` and
@@ -14,9 +14,11 @@ batches, and the alert logic exists once.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import reduce
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -24,12 +26,13 @@ import polars as pl
 from chainbreaker.alerts import Alert
 from chainbreaker.detect.analytics.base import BASE_COLUMNS
 from chainbreaker.detect.base import Detector
+from chainbreaker.detect.interest import Where
 from chainbreaker.engines.spark.backend import quoted
 from chainbreaker.engines.spark.job import to_polars
 from chainbreaker.pipeline import HuntOptions, builtin_detectors
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
     from pyspark.sql.types import StructType
 
 FILE_COLUMN = "__cb_file"
@@ -58,18 +61,42 @@ def positioned(events: DataFrame) -> DataFrame:
     )
 
 
-def projection(schema: StructType, sources: Mapping[str, Sequence[str]]) -> Select:
-    """Rows whose ``source`` is a key of ``sources``; the union of their columns (those present)."""
+def projection(
+    schema: StructType,
+    sources: Mapping[str, Sequence[str]],
+    rows: Mapping[str, tuple[Where, ...] | None] | None = None,
+) -> Select:
+    """Rows whose ``source`` is a key of ``sources`` (with ``rows``, of a source that has
+    conditions only the rows one of them holds for: the analytics' declared rows, as
+    ``AnalyticsDetector.source_rows`` gives them); the union of their columns (those present)."""
     present = set(schema.fieldNames())
     wanted = list(dict.fromkeys(c for cs in sources.values() for c in (*BASE_COLUMNS, *cs) if c in present))
+    conditions = {s: w for s, w in (rows or {}).items() if s in sources and w is not None}
+    whole = sorted(s for s in sources if s not in conditions)
 
     def select(events: DataFrame) -> DataFrame:
         from pyspark.sql import functions as F
 
         keep = [F.col(quoted(c)) for c in wanted] + [F.col(FILE_COLUMN), F.col(ROW_COLUMN)]
-        return positioned(events).where(F.col("source").isin(sorted(sources))).select(*keep)
+        chosen = F.col("source").isin(whole) if whole else F.lit(False)
+        for source, wheres in sorted(conditions.items()):
+            held = [_held(w, present) for w in wheres]
+            chosen = chosen | ((F.col("source") == source) & reduce(operator.or_, held))
+        return positioned(events).where(chosen).select(*keep)
 
     return select
+
+
+def _held(where: Where, present: set[str]) -> Column:
+    """The Spark form of ``detect.analytics.common.held``: never true where the column is absent."""
+    from pyspark.sql import functions as F
+
+    column, values = where
+    if column not in present:
+        return F.lit(False)
+    if values is None:
+        return F.col(quoted(column)).isNotNull()
+    return F.col(quoted(column)).isin(sorted(values, key=str))
 
 
 def analytics_feed(detector: Detector, schema: StructType) -> Feed:
@@ -77,7 +104,7 @@ def analytics_feed(detector: Detector, schema: StructType) -> Feed:
     from chainbreaker.detect.analytics import AnalyticsDetector
 
     assert isinstance(detector, AnalyticsDetector)
-    return Feed(detector, projection(schema, detector.source_columns))
+    return Feed(detector, projection(schema, detector.source_columns, detector.source_rows))
 
 
 def verdicts_feed(detector: Detector, schema: StructType) -> Feed:
