@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import polars as pl
@@ -26,7 +27,7 @@ from chainbreaker.events import conform
 from chainbreaker.readers.authparse import auth_source, parse_messages, program_base
 from chainbreaker.readers.base import DEFAULT_BATCH_SIZE, InputFile, Reader, ReadReport
 from chainbreaker.readers.registry import register
-from chainbreaker.readers.textlines import event_refs, head_matches, iter_lines, line_at, parse_timestamp
+from chainbreaker.readers.textlines import head_matches, line_at, parse_timestamp, parsed_lines
 
 _TAG = r"(?:(?P<program>[^:\[\s]+(?:\([^)\s]*\))?)(?:\[(?P<pid>\d+)\])?: ?)?(?P<message>.*)$"
 RFC3164 = (
@@ -76,20 +77,11 @@ class SyslogReader(Reader):
         self, file: InputFile, report: ReadReport, batch_size: int = DEFAULT_BATCH_SIZE
     ) -> Iterator[pl.DataFrame]:
         year, month = self._reference(file)
-        for first, lines in iter_lines(file, batch_size):
-            frame = self.parse(lines, year, month)
-            numbers = pl.int_range(first, first + len(lines), eager=True, dtype=pl.Int64)
-            frame = frame.with_columns(numbers.alias("__record"))
-            bad = frame.filter(pl.col("__form").is_null())
-            for number, line in zip(bad.get_column("__record"), bad.get_column("__line"), strict=True):
-                if line.strip():
-                    report.warn(file.name, number, "not a syslog line: no RFC 3164/5424 header")
-            good = frame.filter(pl.col("__form").is_not_null())
-            if good.height == 0:
-                continue
-            report.count(file.name, good.height)
-            refs = event_refs(file.name, good.get_column("__record"))
-            yield conform(good.drop("__form", "__line", "__record").with_columns(refs))
+        ok = pl.col("__form").is_not_null()
+        reason = "not a syslog line: no RFC 3164/5424 header"
+        parse = partial(self.parse, year=year, month=month)
+        for good in parsed_lines(file, report, batch_size, parse, ok, reason):
+            yield conform(good.drop("__form"))
 
     def parse(self, lines: list[str], year: int, month: int) -> pl.DataFrame:
         """Parse lines (vectorised); rows matching no form have a null ``__form``."""
