@@ -29,14 +29,15 @@ from chainbreaker.detect.sigma.loader import load_correlations, load_rules
 from chainbreaker.detect.sigma.rules import RuleSet
 from chainbreaker.detect.sigma.selection import Selection
 from chainbreaker.readers import ReadReport, read_paths
+from chainbreaker.readers.stream import WORKER_GC_THRESHOLD
 
 #: Version of the result document; bump the major on incompatible changes (outputs/result.schema.json).
 SCHEMA_VERSION = "1.0"
 
-#: Collector thresholds while a hunt runs (Python's defaults: 700, 10, 10). A hunt allocates
-#: millions of short-lived objects (rows, alerts, their dicts) that reference counting frees; at
-#: the default the young generation is collected tens of thousands of times for nothing.
-HUNT_GC_THRESHOLD = (10_000, 50, 50)
+#: Collector thresholds while a hunt runs: the reader workers' (Python's defaults: 700, 10, 10). A
+#: hunt allocates millions of short-lived objects (rows, alerts, their dicts) that reference counting
+#: frees; at the default the young generation is collected tens of thousands of times for nothing.
+HUNT_GC_THRESHOLD = WORKER_GC_THRESHOLD
 _gc_depth = 0
 
 

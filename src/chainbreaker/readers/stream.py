@@ -317,24 +317,20 @@ def _execute_pool(
 ) -> Iterator[tuple[str, Any]]:
     context = mp.get_context("spawn")
     queues = [context.Queue(maxsize=QUEUE_DEPTH) for _ in range(workers)]
+    jobs = [context.Queue() for _ in range(workers)]
     processes = [
-        context.Process(
-            target=_worker,
-            args=(
-                w,
-                [(i, tasks[i]) for i in range(w, len(tasks), workers)],
-                queues[w],
-                batch_size,
-                out_dir,
-                transform,
-            ),
-            daemon=True,
-        )
-        for w in range(workers)
+        context.Process(target=_worker, args=(jobs[w], queues[w]), daemon=True) for w in range(workers)
     ]
+    # Each worker's job (its tasks and the transform, e.g. a compiled rule set of a few MB) goes
+    # through a queue once every worker runs: sent as spawn arguments, it made ``start`` wait until
+    # that child had started Python and read it, so the workers started one after the other.
     with _worker_environment():
         for process in processes:
             process.start()
+    for w in range(workers):
+        jobs[w].put(
+            _Job(w, [(i, tasks[i]) for i in range(w, len(tasks), workers)], batch_size, out_dir, transform)
+        )
     try:
         for index, task in enumerate(tasks):
             w = index % workers
@@ -359,8 +355,10 @@ def _execute_pool(
             if process.is_alive():
                 process.terminate()
                 process.join(timeout=5)
-        for q in queues:
+        for q in queues + jobs:
             q.close()
+        for q in jobs:  # a worker that died unread must not hold the interpreter's exit
+            q.cancel_join_thread()
 
 
 #: Environment of the reader workers (a value the user set wins). The workers are the parallelism,
@@ -410,20 +408,26 @@ def _transformed(batches: Iterator[pl.DataFrame], transform: Transform | None) -
             yield result
 
 
-#: Collector thresholds of a worker process (Python's defaults: 700, 10, 10): parsing and rule
-#: evaluation allocate many short-lived objects that reference counting frees.
+#: Collector thresholds of a worker process, and of the main process while it hunts
+#: (``pipeline.fewer_collections``); Python's defaults are 700, 10, 10. Parsing, rule evaluation
+#: and alert building allocate many short-lived objects that reference counting frees.
 WORKER_GC_THRESHOLD = (10_000, 50, 50)
 
 
-def _worker(
-    w: int,
-    tasks: list[tuple[int, Task]],
-    out: Any,
-    batch_size: int,
-    out_dir: str | None,
-    transform: Transform | None = None,
-) -> None:
-    """Worker process body: each task's batches (or part paths), then its ReadReport.
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """What one worker process reads: its tasks (with their indices), and how."""
+
+    worker: int
+    tasks: list[tuple[int, Task]]
+    batch_size: int
+    out_dir: str | None
+    transform: Transform | None
+
+
+def _worker(jobs: Any, out: Any) -> None:
+    """Worker process body: takes its job, then sends each task's batches (or part paths), then its
+    ReadReport.
 
     Savings of a process that only runs this: the objects of the imported modules are frozen
     out of the garbage collector (each full collection walked them again), young collections run
@@ -435,10 +439,11 @@ def _worker(
     from chainbreaker.readers.registry import registered_readers
 
     registered_readers()  # import every reader before freezing
+    job: _Job = jobs.get()  # its transform (a rule set) is frozen with the modules
     gc.freeze()
     gc.set_threshold(*WORKER_GC_THRESHOLD)
     EvtxReader.threads = 1  # one Rust thread per worker: the processes are the parallelism
-    _run_tasks(w, tasks, out, batch_size, out_dir, transform)
+    _run_tasks(job.worker, job.tasks, out, job.batch_size, job.out_dir, job.transform)
     out.close()
     out.join_thread()  # what was put is in the pipe
     os._exit(0)
