@@ -41,7 +41,9 @@ def cache_key(files: list[Path], placeholders: Mapping[str, list[str]]) -> str:
         digest.update(hashlib.sha256(package.joinpath(name).read_bytes()).digest())
     digest.update(repr(sorted(placeholders.items())).encode())
     for path in files:
-        digest.update(str(path.resolve()).encode() + b"\0")
+        # The absolute path names the file (its content is hashed below); resolving every
+        # link cost ~45 ms on SigmaHQ's 2,400 Windows rules, before the hunt's workers start.
+        digest.update(os.path.abspath(path).encode() + b"\0")
         try:
             digest.update(hashlib.sha256(path.read_bytes()).digest())
         except OSError:

@@ -100,6 +100,7 @@ class SigmaDetector(Detector):
         # hold (host, user, file names, field names and values repeat across many alerts).
         self._strings: dict[str, str] = {}
         self._matched: dict[str, Matched] = {}
+        self._by_index: dict[int, tuple[CompiledRule, tuple[str, ...], bool]] = {}  # see _indexed
 
     def observe(self, batch: pl.DataFrame) -> list[Alert]:
         """Split the batch by plan at once (narrow frames), evaluate once enough rows are waiting."""
@@ -163,14 +164,13 @@ class SigmaDetector(Detector):
         hits = columns_of(tagged, [ROW, hits_name]).explode(hits_name).unnest(hits_name)
         alerts: list[Alert] = []
         kept: dict[str, list[int]] = {}
-        generated: dict[int, bool] = {}
         for row_index, rule_index, matched in hits.iter_rows():
-            rule = self.engine.rules[rule_index]
-            for key in {rule.id, rule.name or rule.id} & self.referenced:
+            found = self._by_index.get(rule_index)
+            if found is None:
+                found = self._by_index[rule_index] = self._indexed(rule_index)
+            rule, keys, emit = found
+            for key in keys:
                 kept.setdefault(key, []).append(row_index)
-            emit = generated.get(rule_index)
-            if emit is None:
-                emit = generated[rule_index] = rule_is_generated(rule.id, rule.name, self.suppressed)
             if emit:
                 pairs = self._matched.get(matched)
                 if pairs is None:
@@ -182,6 +182,12 @@ class SigmaDetector(Detector):
             picked = self._for_correlation(strip_private(batch))[sorted(set(indices))]
             self._kept.setdefault(key, []).append(drop_absent(picked))
         return alerts
+
+    def _indexed(self, rule_index: int) -> tuple[CompiledRule, tuple[str, ...], bool]:
+        """A worker's rule index: the rule, the names correlations know it by, whether it alerts."""
+        rule = self.engine.rules[rule_index]
+        keys = tuple(sorted({rule.id, rule.name or rule.id} & self.referenced))
+        return rule, keys, rule_is_generated(rule.id, rule.name, self.suppressed)
 
     def _for_correlation(self, rows: pl.DataFrame) -> pl.DataFrame:
         """The columns of matched rows that correlation reads (kept until the end of a hunt)."""
