@@ -1090,7 +1090,7 @@ struct ArrowArray {
  * rows of every group of the channel, one after the other; a group without the column adds nulls.
  * A view is 16 bytes: the length, then the bytes themselves when at most 12, else their first 4
  * bytes, a data buffer index and the offset in that buffer. The data buffers are the groups' own
- * column buffers (no copy of the strings), split when an offset would pass INT32_MAX. */
+ * column buffers (no copy of the strings), split when an offset would pass split_bytes (INT32_MAX). */
 typedef struct {
     uint8_t *valid;         /* validity bitmap, LSB first; NULL once known to be null-free */
     uint8_t *views;         /* length * 16 bytes (views_alloc) */
@@ -1115,12 +1115,18 @@ typedef struct {
  * few tens of thousands (vm.max_map_count). A worker holds a batch or two; a caller that keeps
  * many in-process batches alive gets heap memory past this. */
 #define MAX_MAPPED 4096
+/* The limits of the two paths that only huge inputs reach (a data buffer split at 2 GiB of strings,
+ * heap views past MAX_MAPPED mappings), variables so that tests can lower them (_set_limits); a
+ * load of a static where there was a constant. Only set with the GIL held, read under it too. */
+static int64_t split_bytes = INT32_MAX;      /* a data buffer holds at most this many bytes */
+static int64_t max_mapped = MAX_MAPPED;
+static size_t views_map_bytes = VIEWS_MAP_BYTES;
 static int64_t mapped_live; /* changed atomically: the release callbacks may run on any thread */
 
 static void *views_alloc(size_t bytes, int *mapped) {
     *mapped = 0;
 #ifndef _WIN32
-    if (bytes >= VIEWS_MAP_BYTES && __atomic_load_n(&mapped_live, __ATOMIC_RELAXED) < MAX_MAPPED) {
+    if (bytes >= views_map_bytes && __atomic_load_n(&mapped_live, __ATOMIC_RELAXED) < max_mapped) {
         void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p != MAP_FAILED) {
             __atomic_fetch_add(&mapped_live, 1, __ATOMIC_RELAXED);
@@ -1249,7 +1255,7 @@ static int view_append(ViewColumn *out, Column *c, Py_ssize_t n, int64_t base) {
                 memcpy(view + 4, c->data + from, (size_t)len);
             continue;
         }
-        if (current < 0 || from + len - start > INT32_MAX) {
+        if (current < 0 || from + len - start > split_bytes) {
             start = from;
             current = view_buffer(out, c->data + start);
             if (current < 0)
@@ -1791,9 +1797,56 @@ static PyObject *py_fill(PyObject *self, PyObject *args) {
     return Py_BuildValue("(NO)", last_id, done ? Py_True : Py_False);
 }
 
+PyDoc_STRVAR(set_limits_doc,
+"_set_limits(split_bytes=None, max_mapped=None, map_bytes=None) -> (split_bytes, max_mapped, map_bytes)\n\n"
+"For tests only: lowers the limits of paths that only huge inputs reach, and returns the previous\n"
+"values (pass them back to restore). split_bytes (1..2**31 - 1, default 2**31 - 1): the bytes a\n"
+"string view data buffer holds before the next one starts; max_mapped (>= 0, default 4096): the\n"
+"views buffers mapped (mmap) at once, heap memory past that; map_bytes (>= 0, default 65536): the\n"
+"size from which a views buffer is mapped. None keeps a value. Affects columns built afterwards.");
+
+static PyObject *py_set_limits(PyObject *self, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"split_bytes", "max_mapped", "map_bytes", NULL};
+    PyObject *split_obj = Py_None, *mapped_obj = Py_None, *map_obj = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|OOO:_set_limits", kwlist, &split_obj, &mapped_obj, &map_obj))
+        return NULL;
+    long long split = split_bytes, cap = max_mapped, map = (long long)views_map_bytes;
+    if ((split_obj != Py_None && (split = PyLong_AsLongLong(split_obj)) == -1 && PyErr_Occurred()) ||
+        (mapped_obj != Py_None && (cap = PyLong_AsLongLong(mapped_obj)) == -1 && PyErr_Occurred()) ||
+        (map_obj != Py_None && (map = PyLong_AsLongLong(map_obj)) == -1 && PyErr_Occurred()))
+        return NULL;
+    if (split < 1 || split > INT32_MAX || cap < 0 || map < 0) {
+        PyErr_SetString(PyExc_ValueError,
+                         "split_bytes must be in 1..2**31 - 1, max_mapped and map_bytes at least 0");
+        return NULL;
+    }
+    PyObject *previous = Py_BuildValue("(LLK)", (long long)split_bytes, (long long)max_mapped,
+                                       (unsigned long long)views_map_bytes);
+    if (previous) {
+        split_bytes = split;
+        max_mapped = cap;
+        views_map_bytes = (size_t)map;
+    }
+    return previous;
+}
+
+PyDoc_STRVAR(mapped_live_doc,
+"_mapped_live() -> int\n\n"
+"For tests only: how many views buffers are mapped (mmap) now, i.e. not yet released.");
+
+static PyObject *py_mapped_live(PyObject *self, PyObject *unused) {
+#ifndef _WIN32
+    return PyLong_FromLongLong((long long)__atomic_load_n(&mapped_live, __ATOMIC_RELAXED));
+#else
+    return PyLong_FromLong(0); /* nothing is mapped there */
+#endif
+}
+
 static PyMethodDef methods[] = {
     {"flatten", py_flatten, METH_VARARGS, flatten_doc},
     {"fill", py_fill, METH_VARARGS, fill_doc},
+    {"_set_limits", (PyCFunction)(void (*)(void))py_set_limits, METH_VARARGS | METH_KEYWORDS, set_limits_doc},
+    {"_mapped_live", py_mapped_live, METH_NOARGS, mapped_live_doc},
     {NULL, NULL, 0, NULL},
 };
 
