@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from sigma.pipelines.common import windows_logsource_mapping
-from sigma.rule import SigmaLogSource
+
+if TYPE_CHECKING:  # pySigma is imported where rules are compiled, never in the reader workers
+    from sigma.rule import SigmaLogSource
 
 #: Key of data/logsources.yml for rules without a product (``category: webserver``...).
 NO_PRODUCT = "_no_product"
@@ -92,6 +93,8 @@ def _targets(product: str | None, category: str | None, service: str | None) -> 
         specs = (product_spec.get("service") or {}).get(service)
         if specs:
             return tuple(_target(s) for s in specs)
+        from sigma.pipelines.common import windows_logsource_mapping
+
         if product == "windows" and service in windows_logsource_mapping:
             return (_target({"channel": windows_logsource_mapping[service]}),)
         prefix = product_spec.get("service_from_source")
