@@ -67,46 +67,55 @@ class InputFile:
         """:meth:`head`, and for a plain file its size in bytes (None otherwise, or when unreadable).
 
         A plain file is read with one ``pread`` and sized with ``fstat`` on the same descriptor (no
-        Python file object). The last answer is kept (:func:`take_last_head`): a reader that opens a
-        file right after the registry sniffed it (EVTX: its header and size) finds it there
-        instead of opening the file once more, a measurable cost on folders of small files
-        (docs/BENCHMARKS.md, "Ingest").
+        Python file object). Nothing is kept: :class:`SniffedFile` carries an answer to the read
+        that follows.
         """
-        global _LAST_HEAD
-        found: tuple[bytes, int | None]
         try:
             if self.compression is None:
                 fd = os.open(self.path, os.O_RDONLY)
                 try:
-                    found = os.pread(fd, size, 0), os.fstat(fd).st_size
+                    return os.pread(fd, size, 0), os.fstat(fd).st_size
                 finally:
                     os.close(fd)
-            else:
-                with self.open() as stream:
-                    found = stream.read(size), None
+            with self.open() as stream:
+                return stream.read(size), None
         except (OSError, EOFError, zipfile.BadZipFile, ValueError):
             return b"", None
-        _LAST_HEAD = (self, size, found)
-        return found
 
     @property
     def is_plain_file(self) -> bool:
         return self.compression is None
 
 
-_LAST_HEAD: tuple[InputFile, int, tuple[bytes, int | None]] | None = None
+@dataclass(frozen=True, slots=True)
+class SniffedFile(InputFile):
+    """An input as the registry sniffed it: its head and (plain file) size, read once.
 
+    :func:`chainbreaker.readers.registry.sniff` makes one and the stream hands it to the reader it
+    chose, so a reader that needs the head again (EVTX: its header and the file size) gets it
+    without opening the file once more, a measurable cost on folders of small files
+    (docs/BENCHMARKS.md, "Ingest"). It describes the file *at the sniff*: use it for the read that
+    immediately follows and drop it; a file read again (a live log that grew) is sniffed again or
+    read as a plain :class:`InputFile`, which always reads the file.
+    """
 
-def take_last_head(file: InputFile, size: int) -> tuple[bytes, int | None] | None:
-    """The last :meth:`InputFile.head_and_size` answer, cut to ``size`` bytes, when it was for
-    ``file`` and read at least that much; else None. Taken once: the entry is dropped, so a later
-    read of the same file (a live log that grew) never gets old bytes."""
-    global _LAST_HEAD
-    last, _LAST_HEAD = _LAST_HEAD, None
-    if last is None or last[1] < size or last[0] != file:
-        return None
-    head, length = last[2]
-    return head[:size], length
+    sniffed: bytes = field(default=b"", repr=False, compare=False)
+    #: How many bytes the sniff asked for (``sniffed`` is shorter only when the content is).
+    asked: int = 0
+    size: int | None = None
+
+    @classmethod
+    def of(cls, file: InputFile, size: int = HEAD_SIZE) -> SniffedFile:
+        """Sniff ``file`` (a plain :class:`InputFile`): read its head and size now."""
+        head, length = file.head_and_size(size)
+        return cls(file.path, file.member, file.compression, head, size, length)
+
+    def head_and_size(self, size: int = HEAD_SIZE) -> tuple[bytes, int | None]:
+        """The sniffed answer when the sniff read at least ``size`` bytes; else the file is read."""
+        if size <= self.asked:
+            return self.sniffed[:size], self.size
+        # explicit base call: zero-argument super() does not work in a slots dataclass
+        return InputFile.head_and_size(self, size)
 
 
 class _ClosingMember(io.BufferedReader):

@@ -26,7 +26,7 @@ import orjson
 import polars as pl
 from evtx import PyEvtxParser
 
-from chainbreaker.readers.base import InputFile, ReadReport, take_last_head
+from chainbreaker.readers.base import InputFile, ReadReport
 from chainbreaker.readers.registry import register
 from chainbreaker.readers.windows_fields import (
     FILE,
@@ -165,12 +165,16 @@ class _NativeColumns:
 
 
 def _source(file: InputFile) -> tuple[str | IO[bytes], bytes]:
-    """What PyEvtxParser opens (a path, or the decompressed bytes of an archived file) and the header."""
+    """What PyEvtxParser opens (a path, or the decompressed bytes of an archived file) and the header.
+
+    A plain file's header and size come from :meth:`InputFile.head_and_size`: a
+    :class:`~chainbreaker.readers.base.SniffedFile` (the stream's inputs) answers from its sniff
+    without opening the file; any other input reads them with one ``pread`` and ``fstat``."""
     if file.is_plain_file:
-        known = take_last_head(file, HEADER_SIZE)  # read when the registry sniffed the file
-        if known is not None and known[1] is not None:
-            return str(file.path), known[0] + _size_marker(known[1])
-        with open(file.path, "rb") as stream:
+        header, size = file.head_and_size(HEADER_SIZE)
+        if size is not None:
+            return str(file.path), header + _size_marker(size)
+        with open(file.path, "rb") as stream:  # unreadable: raises the error the caller reports
             header = stream.read(HEADER_SIZE)
         return str(file.path), header + _size_marker(file.path.stat().st_size)
     with file.open() as stream:

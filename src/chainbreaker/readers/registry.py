@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from chainbreaker.readers.base import InputFile, Reader
+from chainbreaker.readers.base import InputFile, Reader, SniffedFile
 
 _REGISTRY: dict[str, type[Reader]] = {}
 _LOADED = False
@@ -60,3 +60,16 @@ def reader_for(file: InputFile, head: bytes | None = None) -> Reader | None:
         if cls.detect(file, head):
             return cls()
     return None
+
+
+def sniff(file: InputFile) -> tuple[InputFile, Reader | None]:
+    """The file's reader, and the file to hand it: a :class:`SniffedFile` carrying the head the
+    choice read (and a plain file's size), so the read that follows does not open it again.
+
+    Read the returned file right away and only once (it describes the file at the sniff). A
+    subclass of :class:`InputFile` with content of its own (a live tail's chunk) is kept as given.
+    """
+    if type(file) is not InputFile:
+        return file, reader_for(file)
+    sniffed = SniffedFile.of(file)
+    return sniffed, reader_for(sniffed, sniffed.sniffed)

@@ -33,7 +33,7 @@ from chainbreaker.errors import ReaderError
 from chainbreaker.events import conform
 from chainbreaker.readers.base import DEFAULT_BATCH_SIZE, InputFile, Reader, ReadReport
 from chainbreaker.readers.discover import discover_sized, input_from_name
-from chainbreaker.readers.registry import reader_for
+from chainbreaker.readers.registry import sniff
 from chainbreaker.readers.windows_fields import WindowsReader
 
 DEFAULT_WORKERS = 2
@@ -169,8 +169,11 @@ def run_task(task: Task, report: ReadReport, batch_size: int) -> Iterator[pl.Dat
 
 
 def _with_readers(files: Iterable[InputFile], report: ReadReport) -> Iterator[tuple[InputFile, Reader]]:
+    """Each input sniffed (its head read once) with its reader. The input comes back as the
+    :class:`~chainbreaker.readers.base.SniffedFile` to read, so the reader reuses that head: this
+    generator is pulled lazily by :func:`run_task`, each input just before its read."""
     for file in files:
-        reader = reader_for(file)
+        file, reader = sniff(file)
         if reader is None:
             report.warn(file.name, None, NO_READER, skipped=0)
         else:
@@ -481,5 +484,5 @@ def fetch_record(event_ref_file: str, record: int) -> dict[str, Any] | None:
         file = input_from_name(event_ref_file)
     except OSError:
         return None
-    reader = reader_for(file)
+    file, reader = sniff(file)
     return reader.fetch(file, record) if reader else None

@@ -191,6 +191,9 @@ class WindowsReader(Reader):
     def read_many(
         self, files: Iterable[InputFile], report: ReadReport, batch_size: int = DEFAULT_BATCH_SIZE
     ) -> Iterator[pl.DataFrame]:
+        """The files' records in shared batches. Each file is taken from ``files`` just before it is
+        read, and handed to :meth:`fill` as given: a ``SniffedFile`` from the stream brings the head
+        its sniff read (the EVTX reader's header and size)."""
         rows = Rows()
         collector = _Collector()
         collector.pause()
