@@ -29,7 +29,7 @@ from chainbreaker.detect.sigma.loader import load_correlations, load_rules
 from chainbreaker.detect.sigma.rules import RuleSet
 from chainbreaker.detect.sigma.selection import Selection
 from chainbreaker.readers import ReadReport, read_paths
-from chainbreaker.readers.stream import WORKER_GC_THRESHOLD
+from chainbreaker.readers.stream import WORKER_GC_THRESHOLD, Progress
 
 #: Version of the result document; bump the major on incompatible changes (outputs/result.schema.json).
 SCHEMA_VERSION = "1.0"
@@ -81,6 +81,7 @@ class HuntOptions:
     ] = ()  # indicator files: STIX 2.1, MISP JSON, CSV or text (chainbreaker.detect.intel)
     config: Mapping[str, Any] | None = None  # [analytics.*], [correlate], [assets] (config data or dict)
     evaluation_rows: int = MIN_EVALUATION_ROWS  # rows gathered per evaluation round: speed vs memory
+    progress: Progress | None = None  # called as progress(done, total) in input bytes while reading
 
 
 @dataclass
@@ -204,7 +205,9 @@ def _hunt(
     transform = sigma.worker_transform() if in_workers else None
     if transform is not None:  # the workers send only what the detectors read (detect/interest.py)
         transform = transform.projecting(combine(d.interest() for d in detectors))
-    batches = read_paths(paths, report, workers=options.workers, transform=transform)
+    batches = read_paths(
+        paths, report, workers=options.workers, progress=options.progress, transform=transform
+    )
     alerts = run_detectors(batches, detectors)
     floor = options.selection.min_level  # --min-level applies to every detector's alerts, not only Sigma's
     alerts = [a for a in alerts if a.level >= floor]

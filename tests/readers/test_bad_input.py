@@ -138,3 +138,23 @@ def test_unreadable_files_are_warnings(tmp_path: Path):
         assert [(w.file, w.reason.split(":")[0]) for w in report.warnings] == [
             (str(locked), "unreadable file")
         ]
+
+
+def test_evtx_cut_inside_its_unused_chunk_space_loses_nothing(dataset: Any, tmp_path: Path):
+    """Windows preallocates a log's chunks; a copy cut after the chunks the header counts as used
+    still holds every record: no truncation warning (it once said "4 of 2 chunks complete")."""
+    files = sorted(dataset("evtx-attack-samples").rglob("*.evtx"))
+
+    def spare(path: Path) -> int:  # chunks on disk past the ones the header counts
+        data = path.read_bytes()
+        used = struct.unpack_from("<H", data, 42)[0]
+        return (len(data) - HEADER_SIZE) // CHUNK_SIZE - used
+
+    source = next(p for p in files if spare(p) >= 2)
+    data = source.read_bytes()
+    used = struct.unpack_from("<H", data, 42)[0]
+    cut = tmp_path / "cut_in_spare.evtx"
+    cut.write_bytes(data[: HEADER_SIZE + (used + 1) * CHUNK_SIZE + 1000])  # inside a spare chunk
+    report = _read([cut])
+    assert report.files[str(cut)].records == _count(source) > 0
+    assert report.warnings == [] and report.files[str(cut)].skipped == 0

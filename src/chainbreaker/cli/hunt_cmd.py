@@ -13,7 +13,7 @@ from rich.table import Table
 
 from chainbreaker.alerts import Level
 from chainbreaker.cli.app import FORMAT_OPTION, OutputFormat, app
-from chainbreaker.cli.render import print_json, stderr, stdout
+from chainbreaker.cli.render import ReadingBar, print_json, print_read_warnings, stderr, stdout
 from chainbreaker.config import load_config
 from chainbreaker.correlate.summary import render_incidents
 from chainbreaker.detect.sigma.selection import Selection, parse_logsource, read_exclusions
@@ -131,7 +131,10 @@ def hunt_command(
         conf = dict(item.split("=", 1) for item in spark_conf if "=" in item)
         result = spark_hunt(paths, options, master=master, conf=conf)
     elif engine == "embedded":
-        result = hunt(paths, options)
+        bar = ReadingBar()
+        options.progress = bar
+        with bar.progress:
+            result = hunt(paths, options)
     else:
         raise UsageError(f"unknown engine {engine!r}: embedded or spark")
     document = result_document(result)
@@ -151,6 +154,7 @@ def hunt_command(
             stdout.print(render_incidents(document["incidents"]))
         for name, files in written.items():
             stdout.print(f"[bold]{name}[/]: {', '.join(str(p) for p in files)}")
+        print_read_warnings(result.read.warnings)
     if profile_rules:
         table = Table(title="Slowest rules")
         for column in ("seconds", "rule id", "title"):

@@ -18,11 +18,10 @@ from typing import Any
 
 import polars as pl
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 
 from chainbreaker.cli.app import FORMAT_OPTION, OutputFormat, app
-from chainbreaker.cli.render import print_json, stderr, stdout
+from chainbreaker.cli.render import ReadingBar, print_json, print_read_warnings, stdout
 from chainbreaker.errors import UsageError
 from chainbreaker.readers import DEFAULT_BATCH_SIZE, ReadReport, read_paths, write_parquet_parts
 from chainbreaker.readers.registry import registered_readers
@@ -30,27 +29,6 @@ from chainbreaker.readers.registry import registered_readers
 PATHS_ARGUMENT = typer.Argument(..., help="Files, folders (read recursively) or archives (.gz, .bz2, .zip).")
 BATCH_OPTION = typer.Option(DEFAULT_BATCH_SIZE, "--batch-size", min=1, help="Records per batch (at most).")
 WORKERS_OPTION = typer.Option(2, "--workers", "-w", min=1, help="Reader processes.")
-WARNINGS_SHOWN = 20
-
-
-class _Bar:
-    """A Rich progress bar by input bytes, on stderr (stdout stays clean for JSON)."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.progress = Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            console=stderr,
-            transient=True,
-            disable=not enabled,
-        )
-        self.task = self.progress.add_task("reading", total=None)
-
-    def __call__(self, done: int, total: int) -> None:
-        self.progress.update(self.task, completed=done, total=total)
 
 
 @app.command()
@@ -74,7 +52,7 @@ def ingest(
         part.unlink()
     report = ReadReport()
     started = time.perf_counter()
-    bar = _Bar(enabled=stderr.is_terminal)
+    bar = ReadingBar()
     with bar.progress:
         parts = write_parquet_parts(paths, output, report, batch_size, workers, progress=bar)
     summary = report.as_dict() | {
@@ -101,7 +79,7 @@ def stats(
     counts: dict[str, list[pl.DataFrame]] = {key: [] for key in _GROUPS}
     first: Any = None
     last: Any = None
-    bar = _Bar(enabled=stderr.is_terminal)
+    bar = ReadingBar()
     with bar.progress:
         for batch in read_paths(paths, report, batch_size, workers, progress=bar):
             for key, columns in _GROUPS.items():
@@ -172,8 +150,4 @@ def _print_summary(summary: dict[str, Any], report: ReadReport) -> None:
         if key in summary:
             table.add_row(key, str(summary[key]))
     stdout.print(table)
-    for warning in report.warnings[:WARNINGS_SHOWN]:
-        where = f":{warning.position}" if warning.position is not None else ""
-        stderr.print(f"[yellow]warning:[/] {warning.file}{where}: {warning.reason}", highlight=False)
-    if len(report.warnings) > WARNINGS_SHOWN:
-        stderr.print(f"... and {len(report.warnings) - WARNINGS_SHOWN} more warnings (see --format json)")
+    print_read_warnings(report.warnings)

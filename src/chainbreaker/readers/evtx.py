@@ -238,19 +238,21 @@ def _chunk_ids(file: InputFile, chunk: int) -> tuple[int, int] | None:
 
 
 def _check_truncation(report: ReadReport, name: str, header: bytes, last_id: int) -> None:
-    """Warn when the file holds fewer chunks than announced or ends inside a chunk."""
+    """Warn when the file holds fewer chunks than announced, or ends inside a chunk past them while
+    records the header counts are missing (a file cut inside its unused, preallocated chunk space
+    lost nothing: no warning)."""
     fields = _header_fields(header)
     if fields is None:
         return
     chunks, next_record, size = fields
     present, partial = divmod(max(size - HEADER_SIZE, 0), CHUNK_SIZE)
-    if present >= chunks and not partial:
-        return
     lost = max(next_record - 1 - last_id, 0) if last_id else 0
+    if present >= chunks and not (partial and lost):
+        return
+    where = f"{present} of {chunks} chunks complete" if present < chunks else f"ends in chunk {present + 1}"
     report.warn(
         name,
         f"byte {HEADER_SIZE + present * CHUNK_SIZE}",
-        f"truncated file: {present} of {chunks} chunks complete; about {lost} records after "
-        f"record {last_id} lost",
+        f"truncated file: {where}; about {lost} records after record {last_id} lost",
         skipped=lost,
     )
