@@ -63,3 +63,26 @@ def test_installation_analytics() -> None:
     assert [a.description for a in run("new_admin_member", events)] == [
         "S-1-5-21-1-2-3-1105 added to Administrators on ws1"
     ]
+
+
+def test_process_creation_analytics_read_only_process_creation_events() -> None:
+    """schtasks and bitsadmin are read from Sysmon 1 and Security 4688, never from another log's
+    event 1 or 4688 that happens to carry a command line."""
+    task = r"schtasks /create /tn Updater /tr C:\Users\Public\u.exe /sc onlogon"
+    bits = r"bitsadmin /SetNotifyCmdLine job C:\Users\Public\u.exe NULL"
+    schtasks, bitsadmin, security = (
+        r"C:\Windows\System32\schtasks.exe",
+        r"C:\Windows\System32\bitsadmin.exe",
+        "windows.security",
+    )
+    rows = [
+        proc(0, schtasks, cmd=task, host="a"),
+        proc(0, schtasks, cmd=task, host="b", source=security, code=4688),
+        proc(0, schtasks, cmd=task, host="x", source=security, code=1),
+        proc(0, schtasks, cmd=task, host="y", code=4688),
+        proc(0, bitsadmin, cmd=bits, host="c"),
+        proc(0, bitsadmin, cmd=bits, host="d", source=security, code=4688),
+        proc(0, bitsadmin, cmd=bits, host="z", source=security, code=1),
+    ]
+    assert sorted(a.host for a in run("new_scheduled_task", batch(rows))) == ["a", "b"]
+    assert sorted(a.host for a in run("bits_job_persistence", batch(rows))) == ["c", "d"]

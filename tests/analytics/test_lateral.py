@@ -127,3 +127,19 @@ def test_explicit_credentials_against_another_host() -> None:
     assert [a.description for a in alerts] == [
         "user01 on pc1.corp.example used administrator's credentials against srv9.corp.example with wmic.exe"
     ]
+
+
+def test_remote_execution_service_needs_the_event_of_its_source() -> None:
+    """Service installs are System 7045 / Security 4697 and the tool's pipes Sysmon 17/18 / Security
+    5145: the same ids in another log (System 17, Sysmon 7045...) mean something else."""
+    service = {"ServiceName": "PSEXESVC", "ImagePath": r"%SystemRoot%\PSEXESVC.exe"}
+    rows = [
+        {"source": "windows.system", "event_code": 7045, "host": "a", **service},
+        sec(0, 4697, host="b", ServiceName="PSEXESVC", ServiceFileName=r"%SystemRoot%\PSEXESVC.exe"),
+        {"source": "windows.sysmon", "event_code": 17, "host": "c", "PipeName": r"\PSEXESVC"},
+        sec(0, 5145, host="d", RelativeTargetName="PSEXESVC"),
+        {"source": "windows.sysmon", "event_code": 7045, "host": "x", **service},
+        {"source": "windows.system", "event_code": 17, "host": "y", "PipeName": r"\PSEXESVC"},
+        {"source": "windows.security", "event_code": 18, "host": "z", "PipeName": r"\PSEXESVC"},
+    ]
+    assert sorted(a.host for a in run("psexec_like_service", batch(rows))) == ["a", "b", "c", "d"]

@@ -86,9 +86,9 @@ class PsexecService(SelectorAnalytic):
     sources = frozenset({"windows.system", "windows.security", "windows.sysmon"})
     columns = ("event_code", "host", "user", "ServiceName", "ImagePath", "ServiceFileName", "PipeName",
                "RelativeTargetName")  # fmt: skip
-    # services and pipes are matched on these codes whatever the source, as selector() does
-    rows = event_codes({s: (7045, 4697, 17, 18, 5145) for s in ("windows.system", "windows.security",
-                                                                "windows.sysmon")})  # fmt: skip
+    rows = event_codes(
+        {"windows.system": (7045,), "windows.security": (4697, 5145), "windows.sysmon": (17, 18)}
+    )
     level = Level.high
     group_by = ("host",)
     description = (
@@ -106,9 +106,15 @@ class PsexecService(SelectorAnalytic):
         return events.with_columns(what.alias("_service"), pipe.alias("_pipe"))
 
     def selector(self) -> pl.Expr:
-        code = pl.col("event_code")
-        service = code.is_in([7045, 4697]) & pl.col("_service").str.contains(PSEXEC_SERVICE)
-        pipe = code.is_in([17, 18, 5145]) & pl.col("_pipe").str.contains(
+        source, code = pl.col("source"), pl.col("event_code")
+        installed = ((source == "windows.system") & (code == 7045)) | (
+            (source == "windows.security") & (code == 4697)
+        )
+        opened = ((source == "windows.sysmon") & code.is_in([17, 18])) | (
+            (source == "windows.security") & (code == 5145)
+        )
+        service = installed & pl.col("_service").str.contains(PSEXEC_SERVICE)
+        pipe = opened & pl.col("_pipe").str.contains(
             r"(?i)psexesvc|paexec|remcom_communicat|csexecsvc|-(stdin|stdout|stderr)$"
         )
         return service | pipe

@@ -6,7 +6,7 @@ import polars as pl
 
 from chainbreaker.alerts import Level
 from chainbreaker.detect.analytics.common import SelectorAnalytic, col_or_null, event_codes
-from chainbreaker.detect.analytics.host import cmdline, image
+from chainbreaker.detect.analytics.host import cmdline, image, is_process_creation
 from chainbreaker.detect.analytics.registry import register
 
 
@@ -61,8 +61,7 @@ class NewScheduledTask(SelectorAnalytic):
     tactics = ("persistence", "execution")
     sources = frozenset({"windows.security", "windows.sysmon"})
     columns = ("event_code", "host", "user", "TaskName", "process_image", "process_command_line")
-    # schtasks is matched on codes 1 and 4688 whatever the source, as prepare() does
-    rows = event_codes({"windows.security": (4698, 1, 4688), "windows.sysmon": (1, 4688)})
+    rows = event_codes({"windows.security": (4698, 4688), "windows.sysmon": (1,)})
     level = Level.low
     group_by = ("host", "_task")
     description = (
@@ -72,7 +71,7 @@ class NewScheduledTask(SelectorAnalytic):
     def prepare(self, events: pl.DataFrame) -> pl.DataFrame:
         code = pl.col("event_code")
         registered = (pl.col("source") == "windows.security") & (code == 4698)
-        created = code.is_in([1, 4688]) & (image() == "schtasks.exe") & cmdline().str.contains(r"[/-]create")
+        created = is_process_creation() & (image() == "schtasks.exe") & cmdline().str.contains(r"[/-]create")
         return events.filter(registered | created).with_columns(
             pl.coalesce(
                 col_or_null(events, "TaskName"),
@@ -177,7 +176,7 @@ class BitsJobPersistence(SelectorAnalytic):
     tactics = ("persistence", "stealth")
     sources = frozenset({"windows.sysmon", "windows.security"})
     columns = ("event_code", "host", "user", "process_image", "process_command_line")
-    rows = event_codes({"windows.sysmon": (1, 4688), "windows.security": (1, 4688)})  # as prepare()
+    rows = event_codes({"windows.sysmon": (1,), "windows.security": (4688,)})
     level = Level.medium
     group_by = ("host",)
     description = (
@@ -185,7 +184,7 @@ class BitsJobPersistence(SelectorAnalytic):
     )
 
     def prepare(self, events: pl.DataFrame) -> pl.DataFrame:
-        return events.filter(pl.col("event_code").is_in([1, 4688])).with_columns(cmdline().alias("_cmd"))
+        return events.filter(is_process_creation()).with_columns(cmdline().alias("_cmd"))
 
     def selector(self) -> pl.Expr:
         return pl.col("_cmd").str.contains(
