@@ -140,3 +140,20 @@ def test_transform_runs_on_each_batch_in_the_workers(dataset: Any, monkeypatch: 
         got = pl.concat(list(read_paths(files, report, workers=workers, transform=only_sysmon)))
         assert got.equals(expected)
         assert report.records > got.height  # the report still counts every record read
+
+
+def test_a_transform_that_cannot_be_pickled_fails_at_once_and_stops_the_workers(
+    dataset: Any, monkeypatch: pytest.MonkeyPatch
+):
+    """The workers get their job through a queue; pickling it happens in the caller, so an error
+    surfaces there (not in a queue's feeder thread, which would leave the caller waiting) and the
+    workers started for it are stopped."""
+    import multiprocessing
+    import pickle
+
+    files = sorted(dataset("evtx-attack-samples").rglob("*.evtx"))[:60]
+    monkeypatch.setattr(stream, "MIN_GROUP_BYTES", 1 << 20)
+    local = lambda batch: batch  # noqa: E731  # a lambda cannot be pickled by name
+    with pytest.raises((pickle.PicklingError, AttributeError)):
+        list(read_paths(files, workers=2, transform=local))
+    assert multiprocessing.active_children() == []

@@ -17,6 +17,7 @@ import gc
 import io
 import multiprocessing as mp
 import os
+import pickle
 import queue
 import zipfile
 from array import array
@@ -24,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain, groupby
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -330,11 +332,12 @@ def _execute_pool(
     with _worker_environment():
         for process in processes:
             process.start()
-    for w in range(workers):
-        jobs[w].put(
-            _Job(w, [(i, tasks[i]) for i in range(w, len(tasks), workers)], batch_size, out_dir, transform)
-        )
     try:
+        for w in range(workers):  # pickled here, so a transform that cannot be pickled raises here
+            job = _Job(
+                w, [(i, tasks[i]) for i in range(w, len(tasks), workers)], batch_size, out_dir, transform
+            )
+            jobs[w].put(bytes(ForkingPickler.dumps(job)))
         for index, task in enumerate(tasks):
             w = index % workers
             while True:
@@ -442,7 +445,7 @@ def _worker(jobs: Any, out: Any) -> None:
     from chainbreaker.readers.registry import registered_readers
 
     registered_readers()  # import every reader before freezing
-    job: _Job = jobs.get()  # its transform (a rule set) is frozen with the modules
+    job: _Job = pickle.loads(jobs.get())  # its transform (a rule set) is frozen with the modules
     gc.freeze()
     gc.set_threshold(*WORKER_GC_THRESHOLD)
     EvtxReader.threads = 1  # one Rust thread per worker: the processes are the parallelism
