@@ -32,6 +32,11 @@ DEFAULT_BATCH_SIZE = 50_000
 HEAD_SIZE = 8192
 
 
+def input_name(path: str | os.PathLike[str], member: str | None) -> str:
+    """What event references and warnings cite for an input: the path, or ``archive.zip!member``."""
+    return f"{os.fspath(path)}!{member}" if member else os.fspath(path)
+
+
 @dataclass(frozen=True, slots=True)
 class InputFile:
     """One readable stream: a plain file, a .gz/.bz2 file, or a member of a .zip archive.
@@ -45,7 +50,7 @@ class InputFile:
 
     @property
     def name(self) -> str:
-        return f"{self.path}!{self.member}" if self.member else str(self.path)
+        return input_name(self.path, self.member)
 
     def open(self) -> IO[bytes]:
         """Open the (decompressed) content for binary reading."""

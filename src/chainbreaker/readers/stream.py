@@ -33,7 +33,7 @@ import polars as pl
 
 from chainbreaker.errors import ReaderError
 from chainbreaker.events import conform
-from chainbreaker.readers.base import DEFAULT_BATCH_SIZE, InputFile, Reader, ReadReport
+from chainbreaker.readers.base import DEFAULT_BATCH_SIZE, InputFile, Reader, ReadReport, input_name
 from chainbreaker.readers.discover import discover_sized, input_from_name
 from chainbreaker.readers.registry import sniff
 from chainbreaker.readers.windows_fields import WindowsReader
@@ -97,12 +97,8 @@ _COMPRESSIONS = {None: "-", "gzip": "g", "bz2": "b", "zip": "z"}
 _CODES = {code: name for name, code in _COMPRESSIONS.items()}
 
 
-def pack(file: InputFile) -> str:
+def pack(path: str, member: str | None, compression: str | None) -> str:
     """One input as text for :attr:`Task.packed` (NUL separates fields: no path or member holds one)."""
-    return _packed(str(file.path), file.member, file.compression)
-
-
-def _packed(path: str, member: str | None, compression: str | None) -> str:
     return f"{_COMPRESSIONS[compression]}{path}\0{member or ''}"
 
 
@@ -129,8 +125,8 @@ def plan(paths: Iterable[str | os.PathLike[str]], report: ReadReport) -> list[Ta
     found: list[str] = []
     disks, decodes = array("q"), array("q")
     for path, member, compression, disk, decoded in discover_sized(paths, report):
-        report.file(f"{path}!{member}" if member else path).bytes += disk
-        found.append(_packed(path, member, compression))
+        report.file(input_name(path, member)).bytes += disk
+        found.append(pack(path, member, compression))
         disks.append(disk)
         decodes.append(decoded)
     group = min(max(sum(decodes) // TASKS, MIN_GROUP_BYTES), MAX_GROUP_BYTES)
