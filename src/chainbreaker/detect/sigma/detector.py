@@ -183,11 +183,16 @@ class SigmaDetector(Detector):
             self._kept.setdefault(key, []).append(drop_absent(picked))
         return alerts
 
-    def _indexed(self, rule_index: int) -> tuple[CompiledRule, tuple[str, ...], bool]:
-        """A worker's rule index: the rule, the names correlations know it by, whether it alerts."""
-        rule = self.engine.rules[rule_index]
+    def routing(self, rule: CompiledRule) -> tuple[tuple[str, ...], bool]:
+        """Where a rule's matches go: the names correlation rules reference it by (its matched rows
+        are kept under each), and whether it raises alerts of its own (not a suppressed feeder)."""
         keys = tuple(sorted({rule.id, rule.name or rule.id} & self.referenced))
-        return rule, keys, rule_is_generated(rule.id, rule.name, self.suppressed)
+        return keys, rule_is_generated(rule.id, rule.name, self.suppressed)
+
+    def _indexed(self, rule_index: int) -> tuple[CompiledRule, tuple[str, ...], bool]:
+        """A worker's rule index: the rule and its :meth:`routing`."""
+        rule = self.engine.rules[rule_index]
+        return (rule, *self.routing(rule))
 
     def _for_correlation(self, rows: pl.DataFrame) -> pl.DataFrame:
         """The columns of matched rows that correlation reads (kept until the end of a hunt)."""
@@ -240,11 +245,10 @@ class SigmaDetector(Detector):
     def _alerts(self, matches: Iterator[RuleMatch]) -> list[Alert]:
         alerts: list[Alert] = []
         for match in matches:
-            rule = match.rule
-            keys = {rule.id, rule.name or rule.id} & self.referenced
+            keys, emit = self.routing(match.rule)
             for key in keys:
                 self._kept.setdefault(key, []).append(self._for_correlation(match.rows))
-            if rule_is_generated(rule.id, rule.name, self.suppressed):
+            if emit:
                 alerts.extend(alerts_for(match))
         return alerts
 

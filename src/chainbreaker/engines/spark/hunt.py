@@ -17,7 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from chainbreaker.alerts import Alert
-from chainbreaker.detect.sigma.correlation import evaluate_correlations, rule_is_generated
+from chainbreaker.detect.sigma.correlation import evaluate_correlations
 from chainbreaker.detect.sigma.detector import SigmaDetector, alerts_for
 from chainbreaker.engines.spark.analytics import builtin_alerts
 from chainbreaker.engines.spark.job import SparkRun, read_events, run_rules
@@ -42,10 +42,10 @@ def sigma_alerts(detector: SigmaDetector, run: SparkRun) -> list[Alert]:
     alerts: list[Alert] = []
     kept: dict[str, list[pl.DataFrame]] = {}
     for match in run.matches:
-        rule = match.rule
-        for key in {rule.id, rule.name or rule.id} & detector.referenced:
+        keys, emit = detector.routing(match.rule)
+        for key in keys:
             kept.setdefault(key, []).append(match.rows)
-        if rule_is_generated(rule.id, rule.name, detector.suppressed):
+        if emit:
             alerts.extend(alerts_for(match))
     if detector.correlations:
         matches = {name: concat(frames) for name, frames in kept.items()}
