@@ -14,7 +14,8 @@ from host_rows import proc
 from chainbreaker.alerts import Alert
 from chainbreaker.detect.analytics import AnalyticsDetector, analytic_class, build_analytics
 from chainbreaker.detect.analytics.base import BASE_COLUMNS, Analytic
-from chainbreaker.detect.analytics.common import held, merge_wheres
+from chainbreaker.detect.analytics.common import merge_wheres
+from chainbreaker.detect.interest import held
 from chainbreaker.readers import ReadReport, read_paths
 
 Dataset = Callable[[str], Path]

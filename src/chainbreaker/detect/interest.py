@@ -15,14 +15,31 @@ its columns), as a detector handed a whole batch already does.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Collection, Hashable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
 #: More rows of interest, by content: rows whose ``column`` holds one of ``values`` (None: any
 #: non-null value). Plain data, so that it pickles to the reader workers without imports.
 Where = tuple[str, frozenset[Hashable] | None]
+
+
+def value_order(value: Any) -> tuple[str, Any]:
+    """Sort key for the values of a condition: numbers in numeric order, then strings."""
+    return type(value).__name__, value
+
+
+def held(where: Where, names: Collection[str]) -> pl.Expr:
+    """True on the rows ``where`` names in a frame with columns ``names`` (never where the column
+    is absent or null)."""
+    column, values = where
+    if column not in names:
+        return pl.lit(False)
+    if values is None:
+        return pl.col(column).is_not_null()
+    return pl.col(column).is_in(sorted(values, key=value_order))
 
 
 @dataclass(frozen=True)
@@ -97,10 +114,7 @@ def _row_mask(batch: pl.DataFrame, interest: Interest, matched: str | None) -> p
         terms.append(pl.col("source").is_in(sorted(interest.sources)))
     if interest.matched and matched is not None and matched in batch.columns:
         terms.append(pl.col(matched).is_not_null())
-    for column, values in interest.where:
-        if column in batch.columns:
-            held = pl.col(column)
-            terms.append(held.is_not_null() if values is None else held.is_in(list(values)))
+    terms += [held(where, batch.columns) for where in interest.where if where[0] in batch.columns]
     if not terms:
         return None
     return batch.select(pl.any_horizontal(terms).fill_null(False)).to_series()

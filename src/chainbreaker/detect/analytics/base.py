@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 import polars as pl
 
 from chainbreaker.alerts import Level
-from chainbreaker.detect.interest import Where
+from chainbreaker.detect.interest import Where, value_order
 from chainbreaker.errors import ConfigError
 
 #: Evidence references cited per alert.
@@ -171,11 +171,6 @@ class Analytic(ABC):
 def _jsonable_where(where: Where) -> dict[str, Any]:
     column, values = where
     return {"column": column, "values": None if values is None else sorted(values, key=value_order)}
-
-
-def value_order(value: Any) -> tuple[str, Any]:
-    """Sort key for the values of a condition: numbers in numeric order, then strings."""
-    return type(value).__name__, value
 
 
 def map_phases(

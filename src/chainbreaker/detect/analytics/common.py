@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Collection, Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import ClassVar
 
 import polars as pl
 
-from chainbreaker.detect.analytics.base import ENTITY_COLUMNS, MAX_REFS, Analytic, Params, param, value_order
+from chainbreaker.detect.analytics.base import ENTITY_COLUMNS, MAX_REFS, Analytic, Params, param
 from chainbreaker.detect.interest import Where
 
 #: RFC 1918, loopback, link-local, CGNAT, multicast, and IPv6 ULA / link-local / multicast / loopback.
@@ -23,16 +23,6 @@ _PRIVATE_IP = (
 def event_codes(by_source: Mapping[str, Iterable[int]]) -> Mapping[str, Where]:
     """``Analytic.rows`` for analytics that read some event ids of each source (read-only)."""
     return MappingProxyType({s: ("event_code", frozenset(codes)) for s, codes in by_source.items()})
-
-
-def held(where: Where, names: Collection[str]) -> pl.Expr:
-    """True on the rows ``where`` names (never where the column is absent or null)."""
-    column, values = where
-    if column not in names:
-        return pl.lit(False)
-    if values is None:
-        return pl.col(column).is_not_null()
-    return pl.col(column).is_in(sorted(values, key=value_order))
 
 
 def merge_wheres(wheres: Iterable[Where]) -> tuple[Where, ...]:

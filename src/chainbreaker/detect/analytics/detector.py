@@ -24,7 +24,7 @@ import polars as pl
 
 from chainbreaker.alerts import Alert
 from chainbreaker.detect.analytics.base import BASE_COLUMNS, MAX_REFS, Analytic, map_phases
-from chainbreaker.detect.analytics.common import conform_columns, held, merge_wheres
+from chainbreaker.detect.analytics.common import conform_columns, merge_wheres
 from chainbreaker.detect.analytics.network import (
     CONN_COLUMNS,
     CONN_SOURCES,
@@ -33,7 +33,7 @@ from chainbreaker.detect.analytics.network import (
     reduce_batch,
 )
 from chainbreaker.detect.base import Detector
-from chainbreaker.detect.interest import Interest, Where
+from chainbreaker.detect.interest import Interest, Where, held
 from chainbreaker.events import EventRef
 
 #: Concatenate a source's latest kept batches into one chunk once this many have accumulated.

@@ -88,7 +88,7 @@ def projection(
 
 
 def _held(where: Where, present: set[str]) -> Column:
-    """The Spark form of ``detect.analytics.common.held``: never true where the column is absent."""
+    """The Spark form of ``detect.interest.held``: never true where the column is absent."""
     from pyspark.sql import functions as F
 
     column, values = where
