@@ -114,14 +114,9 @@ def _loops(path: str, here: str) -> bool:
     return here == target or here.startswith(target + os.sep)
 
 
-def expand(path: Path, report: ReadReport) -> Iterator[InputFile]:
-    """One file -> its streams: itself, its decompressed content, or its zip members."""
-    for _, member, compression, _, _ in _expand(str(path), report):
-        yield InputFile(path, member, compression)
-
-
 def _expand(path: str, report: ReadReport) -> Iterator[Found]:
-    """:func:`expand` with sizes: a plain, gzip or bzip2 file is one input, a zip one per member."""
+    """One file -> its streams with their sizes: itself, its decompressed content (gzip, bzip2), or
+    one per zip member."""
     try:
         fd = os.open(path, os.O_RDONLY)
         try:
