@@ -34,7 +34,7 @@ OVERRIDES = {
     ("T1566", None): (("delivery",), ("delivery", "social-engineering")),
     ("T1189", None): (("delivery",), ("delivery",)),
     ("T1133", "initial-access"): (("delivery",), ("delivery",)),
-    ("T1190", None): (("exploitation",), ("exploitation",)),
+    ("T1190", None): (("delivery", "exploitation"), ("delivery", "exploitation")),
     ("T1078", "initial-access"): (("exploitation",), ("exploitation",)),
     ("T1203", None): (("exploitation",), ("exploitation",)),
     ("T1204", None): (("exploitation",), ("social-engineering", "exploitation")),
@@ -106,11 +106,11 @@ def test_rule_tactics_choose_among_the_technique_tactics():
 def test_tactics_not_covered_by_a_technique_still_count():
     # An exploit technique refines initial access; the rule's other tactic maps through its row.
     assert phases_for(("T1190",), ("initial-access", "persistence")) == (
-        ("exploitation", "installation"),
-        ("exploitation", "persistence"),
+        ("delivery", "exploitation", "installation"),
+        ("delivery", "exploitation", "persistence"),
     )
     # A second initial-access technique without override keeps the delivery row.
-    assert phases_for(("T1190", "T1091"), ("initial-access",)) == (
+    assert phases_for(("T1078", "T1091"), ("initial-access",)) == (
         ("delivery", "exploitation"),
         ("delivery", "exploitation"),
     )
