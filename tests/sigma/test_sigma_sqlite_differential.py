@@ -2,8 +2,10 @@
 
 The events of evtx-attack-samples are loaded into in-memory SQLite tables, one per log source
 target (the rows our engine would give the rule, with the target's field names applied as
-column aliases instead of our IR renaming). Every Windows rule is converted to SQL by
-pysigma-backend-sqlite from a fresh parse and run there; its matched rows must equal ours.
+column aliases instead of our IR renaming, and its row condition applied in SQL instead of as
+an IR test: Sysmon 12 rows of registry_add rules are the CreateKey ones). Every Windows rule is
+converted to SQL by pysigma-backend-sqlite from a fresh parse and run there; its matched rows
+must equal ours.
 
 Known, documented differences of the reference (docs/SIGMA.md), handled here:
 * SQLite column names are case-insensitive, so of two columns differing only in case
@@ -69,7 +71,18 @@ class Reference:
         self.conn.execute(f"CREATE TABLE {name} ({declared})")
         marks = ",".join("?" * len(columns))
         self.conn.executemany(f"INSERT INTO {name} VALUES ({marks})", frame.rows())
-        self.tables[target] = (name, frame.height)
+        rows = frame.height
+        for column, values in target.where:  # the target's row condition, as SQL on the table
+            if column not in columns:
+                self.conn.execute(f"DELETE FROM {name}")
+                continue
+            accepted = ",".join("?" * len(values))  # the NOCASE column compares case-insensitively
+            self.conn.execute(
+                f'DELETE FROM {name} WHERE "{column}" IS NULL OR "{column}" NOT IN ({accepted})', values
+            )
+        if target.where:
+            rows = self.conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+        self.tables[target] = (name, rows)
         return self.tables[target]
 
     def run(self, query: str, table: str) -> set[int]:

@@ -1,8 +1,12 @@
 """Sigma log sources -> the partitions of a batch a rule runs on (data in data/logsources.yml).
 
 A batch is split once by its ``(source, channel, event_code)`` normalised columns; a
-:class:`Target` says which of those partitions belong to a Sigma ``product/category/service``
-and which column holds each Sigma field there (Security 4688 ``NewProcessName`` is ``Image``).
+:class:`Target` says which of those partitions belong to a Sigma ``product/category/service``,
+which column holds each Sigma field there (Security 4688 ``NewProcessName`` is ``Image``) and,
+where one event id carries several categories, which rows of the partition are the category's
+own (Sysmon 12 is ``registry_add`` where ``EventType`` is ``CreateKey``): its row condition,
+which :meth:`CompiledRule.compiled_for <chainbreaker.detect.sigma.rules.CompiledRule.compiled_for>`
+adds to the rule's condition.
 """
 
 from __future__ import annotations
@@ -34,8 +38,12 @@ class Target:
     source_prefix: str | None = None
     programs: frozenset[str] = frozenset()  # lower-cased syslog programs (the channel column)
     fields: tuple[tuple[str, str], ...] = field(default=())
+    #: Row condition: (column, accepted values) pairs, all of which must hold; a value is compared
+    #: case-insensitively (stored lower-cased) and the column is the event's own name (not renamed).
+    where: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def matches(self, key: PartitionKey) -> bool:
+        """Whether partitions with this key hold the target's events (``where`` then picks rows)."""
         source, channel, event_code = key
         if self.source is not None and source != self.source:
             return False
@@ -66,6 +74,10 @@ def _target(spec: dict[str, Any]) -> Target:
         source_prefix=spec.get("source_prefix"),
         programs=frozenset(str(p).lower() for p in _as_list(spec.get("program"))),
         fields=tuple(sorted((spec.get("fields") or {}).items())),
+        where=tuple(
+            (str(column), tuple(sorted({str(v).lower() for v in _as_list(values)})))
+            for column, values in sorted((spec.get("where") or {}).items())
+        ),
     )
 
 

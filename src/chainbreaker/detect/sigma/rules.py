@@ -31,8 +31,17 @@ class CompiledRule:
     description: str = ""
 
     def compiled_for(self, target: Target) -> ir.Node:
-        """The condition with the target's field names."""
-        return ir.simplify(ir.rename(self.condition, target.field_map))
+        """The condition with the target's field names, and its row condition (Sysmon 12 is
+        ``registry_delete`` only where ``EventType`` is ``DeleteKey`` or ``DeleteValue``)."""
+        node = ir.rename(self.condition, target.field_map)
+        if target.where:
+            # After the rule's own tests: of equally cheap necessary tests the engine anchors on the
+            # first (ir.anchor), and the rule's own are the more selective. A cheaper row test
+            # (an exact value beside a rule's `endswith`) becomes the anchor: one test of a column
+            # with a handful of distinct values, which the engine decides on those values.
+            rows = tuple(ir.StrMatch(column, "exact", values) for column, values in target.where)
+            node = ir.And((node, *rows))
+        return ir.simplify(node)
 
 
 @dataclass(frozen=True, slots=True)
