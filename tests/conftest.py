@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from release_server import Release, serve_release
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
@@ -24,3 +27,9 @@ def unpack_dataset(name: str) -> Path:
 def dataset():
     """``dataset("evtx-attack-samples")`` -> the unpacked folder (skips cleanly when not available)."""
     return unpack_dataset
+
+
+@pytest.fixture
+def release() -> Iterator[Release]:
+    """A fake GitHub on 127.0.0.1 for `rules update`: tests publish releases on it."""
+    yield from serve_release()

@@ -32,7 +32,7 @@ from chainbreaker.readers import ReadReport, read_paths
 from chainbreaker.readers.stream import WORKER_GC_THRESHOLD, Progress
 
 #: Version of the result document; bump the major on incompatible changes (outputs/result.schema.json).
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: rule_failures, stats.rule_profile
 
 #: Collector thresholds while a hunt runs: the reader workers' (Python's defaults: 700, 10, 10). A
 #: hunt allocates millions of short-lived objects (rows, alerts, their dicts) that reference counting
@@ -121,9 +121,16 @@ def default_rule_paths() -> list[Path]:
 def sigma_detector(options: HuntOptions) -> tuple[SigmaDetector, RuleSet]:
     """Load, compile (or take from cache) and select the Sigma rules of a hunt."""
     ruleset = load_rules(options.sigma or default_rule_paths(), options.placeholders, options.use_cache)
-    rules = options.selection.apply(ruleset.rules)
-    correlations = load_correlations(ruleset.correlation_files)
-    detector = SigmaDetector(rules, correlations, options.profile_rules, options.evaluation_rows)
+    # The selection applies to correlation rules too; the rules a kept correlation needs run as
+    # silent feeders even where the selection rejected them (detect/sigma/selection.py).
+    chosen = options.selection.select(ruleset.rules, load_correlations(ruleset.correlation_files, ruleset))
+    detector = SigmaDetector(
+        chosen.rules,
+        chosen.correlations,
+        options.profile_rules,
+        options.evaluation_rows,
+        feeders=chosen.feeders,
+    )
     return detector, ruleset
 
 
@@ -253,6 +260,11 @@ def _document(result: HuntResult) -> dict[str, Any]:
         "incidents": len(result.incidents),
         "duration_s": round(result.duration_s, 3),
     }
+    if result.rule_seconds:  # --profile-rules: the slowest rules first (at most 20)
+        stats["rule_profile"] = [
+            {"rule_id": rid, "title": title, "seconds": round(secs, 6)}
+            for rid, title, secs in result.rule_seconds
+        ]
     return {
         "schema_version": SCHEMA_VERSION,
         "generator": f"chainbreaker {__version__}",
@@ -261,4 +273,5 @@ def _document(result: HuntResult) -> dict[str, Any]:
         "stats": stats,
         "warnings": [w.as_dict() for w in read.warnings],
         "skipped_reasons": [r for d in result.detectors for r in d.skipped_reasons()],
+        "rule_failures": [p.as_dict() for p in rules.failed] if rules else [],  # file, reason: every one
     }

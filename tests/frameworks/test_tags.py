@@ -6,6 +6,7 @@ import pytest
 
 from chainbreaker.errors import UnknownIdError
 from chainbreaker.frameworks import attack, canonical_tactic, parse_attack_tags, tactic
+from chainbreaker.frameworks.tags import is_old_defense_evasion
 
 
 @pytest.mark.parametrize(
@@ -78,3 +79,49 @@ def test_parse_attack_tags_keeps_order_and_drops_duplicates_and_other_namespaces
 
 def test_parse_attack_tags_of_nothing():
     assert parse_attack_tags([]) == ((), ())
+
+
+@pytest.mark.parametrize(
+    ("tags", "tactics"),
+    [
+        # T1112 Modify Registry is under Defense Impairment (and Persistence) in the shipped v19 data
+        (["attack.defense-evasion", "attack.t1112"], ("defense-impairment",)),
+        (["attack.defense_evasion", "attack.t1036"], ("stealth",)),  # Masquerading: Stealth
+        (["attack.t1112", "attack.t1070", "attack.defense-evasion"], ("stealth", "defense-impairment")),
+        (["attack.defense-evasion"], ("stealth",)),  # no technique: the fallback
+        (["attack.defense-evasion", "attack.t1059"], ("stealth",)),  # techniques under other tactics
+        (["attack.defense-evasion", "attack.t9999"], ("stealth",)),  # unknown to the shipped data
+        (["attack.defense-evasion", "attack.t1112.999"], ("defense-impairment",)),  # via its parent
+        # the new tags are taken as written, whatever the techniques
+        (["attack.stealth", "attack.t1112"], ("stealth",)),
+        (["attack.defense-impairment", "attack.t1036"], ("defense-impairment",)),
+        (["attack.ta0005", "attack.t1112"], ("stealth",)),  # TA0005 is Stealth's own id
+        (
+            ["attack.persistence", "attack.defense-evasion", "attack.t1112"],
+            ("persistence", "defense-impairment"),
+        ),
+    ],
+)
+def test_old_defense_evasion_tag_resolves_by_the_rules_techniques(tags, tactics):
+    assert parse_attack_tags(tags)[1] == tactics
+
+
+def test_the_resolution_follows_the_shipped_data():
+    t1112 = attack().techniques["T1112"]
+    assert "defense-impairment" in t1112.tactics and "stealth" not in t1112.tactics
+    assert "stealth" in attack().techniques["T1036"].tactics
+
+
+@pytest.mark.parametrize(
+    ("value", "old"),
+    [
+        ("defense-evasion", True),
+        ("attack.defense_evasion", True),
+        ("Defense Evasion", True),
+        ("stealth", False),
+        ("TA0005", False),
+        ("defense-impairment", False),
+    ],
+)
+def test_is_old_defense_evasion(value, old):
+    assert is_old_defense_evasion(value) is old

@@ -11,10 +11,7 @@ import io
 import json
 import subprocess
 import sys
-import threading
 import zipfile
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,52 +19,7 @@ import pytest
 
 from chainbreaker.detect.sigma.loader import load_rules
 from chainbreaker.detect.sigma.update import UpdateError, default_rules_dir, update
-
-
-class Release:
-    """What the fake GitHub serves: path -> (status, body); and which paths were asked for."""
-
-    def __init__(self) -> None:
-        self.routes: dict[str, tuple[int, bytes]] = {}
-        self.requests: list[str] = []
-        self.base = ""
-
-    def publish(
-        self, tag: str, package: bytes, digest: str | None = "auto", name: str = "sigma_core.zip"
-    ) -> None:
-        asset: dict[str, Any] = {"name": name, "browser_download_url": f"{self.base}/download/{tag}/{name}"}
-        if digest == "auto":
-            asset["digest"] = "sha256:" + hashlib.sha256(package).hexdigest()
-        elif digest is not None:
-            asset["digest"] = digest
-        body = {"tag_name": tag, "assets": [asset]}
-        self.routes["/repos/SigmaHQ/sigma/releases/latest"] = (200, json.dumps(body).encode())
-        self.routes[f"/download/{tag}/{name}"] = (200, package)
-
-
-@pytest.fixture
-def release() -> Iterator[Release]:
-    state = Release()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            state.requests.append(self.path)
-            status, body = state.routes.get(self.path, (404, b'{"message": "Not Found"}'))
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:  # keep test output clean
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.base = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
+from release_server import Release
 
 
 @pytest.fixture(scope="module")

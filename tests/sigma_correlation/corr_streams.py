@@ -35,6 +35,13 @@ def load(*correlations: dict[str, Any]) -> list[SigmaCorrelationRule]:
     return [r for r in collection if isinstance(r, SigmaCorrelationRule)]
 
 
+def load_unresolved(*correlations: dict[str, Any]) -> list[SigmaCorrelationRule]:
+    """Like :func:`load`, references left unresolved (as the loader does): they may name nothing."""
+    docs = [base_rule(n) for n in BASE_RULES] + [split_range(c) for c in correlations]
+    collection = SigmaCollection.from_dicts(docs, resolve_references=False)
+    return [r for r in collection if isinstance(r, SigmaCorrelationRule)]
+
+
 def correlation(
     kind: str,
     rules: list[str] | None,

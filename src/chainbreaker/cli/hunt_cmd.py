@@ -13,10 +13,12 @@ from rich.table import Table
 
 from chainbreaker.alerts import Level
 from chainbreaker.cli.app import FORMAT_OPTION, OutputFormat, app
+from chainbreaker.cli.hunt_rules import check_rule_paths, check_selection, report_rules
 from chainbreaker.cli.render import ReadingBar, print_json, print_read_warnings, stderr, stdout
 from chainbreaker.config import load_config
 from chainbreaker.correlate.summary import render_incidents
 from chainbreaker.detect.sigma.selection import Selection, parse_logsource, read_exclusions
+from chainbreaker.detect.sigma.update import CACHE_ENV, cache_root
 from chainbreaker.errors import UsageError
 from chainbreaker.pipeline import HuntOptions, hunt, result_document
 
@@ -49,7 +51,14 @@ def _selection(
 def hunt_command(
     paths: list[Path] = typer.Argument(..., help="Log files, folders (recursive) or archives."),
     sigma: list[Path] = typer.Option(
-        [], "--sigma", "-s", help="Sigma rule folder or file (repeatable). Default: updated + shipped rules."
+        [],
+        "--sigma",
+        "-s",
+        help=(
+            "Sigma rule folder or file (repeatable). Default: the set `rules update` installed in"
+            f" ${CACHE_ENV}, else $XDG_CACHE_HOME/chainbreaker/sigma, else ~/.cache/chainbreaker/sigma"
+            f" (here: {cache_root() / 'current'}), when present, plus the shipped rules."
+        ),
     ),
     json_file: Path | None = typer.Option(None, "--json", help="Write the result document to this file."),
     store: str | None = typer.Option(
@@ -67,7 +76,9 @@ def hunt_command(
     exclude: Path | None = typer.Option(None, "--exclude", help="File of rule ids to skip, one a line."),
     placeholders: Path | None = typer.Option(None, "--placeholders", help="YAML: expand placeholder values."),
     profile_rules: bool = typer.Option(
-        False, "--profile-rules", help="Time each rule; print the 20 slowest."
+        False,
+        "--profile-rules",
+        help="Time each rule; the 20 slowest: a table and stats.rule_profile.",
     ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Compile rules afresh."),
     workers: int = typer.Option(2, "--workers", "-w", min=1, help="Reader processes."),
@@ -110,6 +121,7 @@ def hunt_command(
 ) -> None:
     """Run Sigma rules (and the other detectors) over logs; print a summary, write the result as JSON."""
     settings = load_config(config)
+    check_rule_paths(sigma)
     out_dir = out_dir if out_dir is not None else settings.output_dir()
     output = output or settings.outputs()
     options = HuntOptions(
@@ -125,18 +137,19 @@ def hunt_command(
         intel=[*intel, *settings.intel_feeds()],
         config=settings.data if config is not None else None,
     )
+    if engine not in ("spark", "embedded"):
+        raise UsageError(f"unknown engine {engine!r}: embedded or spark")
+    check_selection(options)
     if engine == "spark":  # docs/SCALE.md
         from chainbreaker.engines.spark.hunt import spark_hunt
 
         conf = dict(item.split("=", 1) for item in spark_conf if "=" in item)
         result = spark_hunt(paths, options, master=master, conf=conf)
-    elif engine == "embedded":
+    else:
         bar = ReadingBar()
         options.progress = bar
         with bar.progress:
             result = hunt(paths, options)
-    else:
-        raise UsageError(f"unknown engine {engine!r}: embedded or spark")
     document = result_document(result)
     if json_file is not None:
         json_file.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS))
@@ -155,6 +168,7 @@ def hunt_command(
         for name, files in written.items():
             stdout.print(f"[bold]{name}[/]: {', '.join(str(p) for p in files)}")
         print_read_warnings(result.read.warnings)
+    report_rules(result, sigma, options.selection)
     if profile_rules:
         table = Table(title="Slowest rules")
         for column in ("seconds", "rule id", "title"):
@@ -189,5 +203,6 @@ def _print_summary(document: dict[str, object]) -> None:
     stdout.print(table)
     stats = Table(title="Run", show_header=False)
     for key, value in document["stats"].items():  # type: ignore[attr-defined]
-        stats.add_row(str(key), str(value))
+        if not isinstance(value, list | dict):  # rule_profile: the "Slowest rules" table
+            stats.add_row(str(key), str(value))
     stdout.print(stats)

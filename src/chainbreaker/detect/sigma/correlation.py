@@ -39,6 +39,9 @@ from chainbreaker.events import TIMESTAMP_TYPE, original_column
 CARRIED = ("host", "user", "src_ip", "dst_ip")
 REFS = "__refs"
 COUNT = "__count"
+#: Custom attribute marking a correlation that runs only to feed a selected chained correlation
+#: (the hunt's rule selection rejected it, :mod:`chainbreaker.detect.sigma.selection`): no alerts.
+FEEDER = "chainbreaker_feeder"
 _REF_TYPE = pl.List(pl.Struct({"file": pl.String(), "record": pl.Int64()}))
 
 
@@ -93,12 +96,23 @@ def evaluate_correlations(
         stack = _stack(corr, frames)
         fired = _fired_windows(corr, stack)
         result = build_alerts(corr, stack, fired, chained=bool(rule_names(corr) & needed))
-        if rule_is_generated(*_id_and_name(corr), suppressed):
+        if rule_is_generated(*_id_and_name(corr), suppressed) and not is_feeder(corr):
             alerts.extend(result.alerts)
         if result.output is not None:
             for name in rule_names(corr):
                 frames[name] = result.output
     return alerts
+
+
+def is_feeder(corr: SigmaCorrelationRule) -> bool:
+    """Whether the rule selection kept this correlation only as a silent feeder of another one."""
+    return bool(corr.custom_attributes.get(FEEDER))
+
+
+def references(corr: SigmaCorrelationRule) -> list[str]:
+    """The names (rule ids or names) a correlation refers to, in order: its ``rules``, or the
+    rules named in an extended temporal condition."""
+    return [ref.reference for ref in _references(corr)]
 
 
 def _id_and_name(rule: SigmaCorrelationRule) -> tuple[str | None, str | None]:
@@ -287,4 +301,12 @@ def _compare(metric: pl.Expr, op: str, bound: float) -> pl.Expr:
     }[op]
 
 
-__all__ = ["evaluate_correlations", "read_columns", "rule_is_generated", "suppressed_rules"]
+__all__ = [
+    "FEEDER",
+    "evaluate_correlations",
+    "is_feeder",
+    "read_columns",
+    "references",
+    "rule_is_generated",
+    "suppressed_rules",
+]

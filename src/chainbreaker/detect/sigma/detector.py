@@ -14,7 +14,7 @@ gathered into rounds of ``min_rows``. Both give the same alerts.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -82,12 +82,17 @@ class SigmaDetector(Detector):
         correlations: list[SigmaCorrelationRule] | None = None,
         profile: bool = False,
         min_rows: int = MIN_EVALUATION_ROWS,
+        feeders: Iterable[str] = (),
     ) -> None:
+        """``feeders``: ids of rules that run only to feed correlation rules (the hunt's selection
+        rejected them, :meth:`~chainbreaker.detect.sigma.selection.Selection.select`): silent,
+        whatever the correlations' ``generate`` says."""
         self.engine = SigmaEngine(rules, profile)
         self.correlations = list(correlations or [])
-        self.suppressed = suppressed_rules(self.correlations)
+        by_correlations = suppressed_rules(self.correlations)
+        self.suppressed = by_correlations | frozenset(feeders)
         self.referenced = {ref.reference for corr in self.correlations for ref in (corr.rules or [])} | set(
-            self.suppressed
+            by_correlations
         )
         self._kept_columns = read_columns(self.correlations)
         self.min_rows = min_rows

@@ -1,8 +1,11 @@
 """Load Sigma rule files with pySigma, compile each rule once, report every rule left out.
 
-Nothing is dropped silently: a file pySigma cannot parse, a rule it rejects, a rule our compiler
-cannot evaluate exactly ("failed"), and a rule whose log source maps to nothing chainbreaker
-reads ("unsupported: no source") each become a :class:`RuleProblem` with file and reason.
+Nothing is dropped silently: a file pySigma cannot parse, a file that holds no rule (empty, or a
+YAML list or scalar at the top level), a rule pySigma rejects, a rule our compiler cannot evaluate
+exactly, a correlation rule whose references do not resolve (a rule not loaded, a loop; see
+:func:`~chainbreaker.detect.sigma.correlation_load.check_references`) ("failed"), and a rule
+whose log source maps to nothing chainbreaker reads ("unsupported: no source") each become a
+:class:`RuleProblem` with file and reason; the rest of the folder still loads.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from sigma.rule import SigmaRule
 from chainbreaker.alerts import Level
 from chainbreaker.detect.sigma import cache as rule_cache
 from chainbreaker.detect.sigma.compiler import compile_rule
-from chainbreaker.detect.sigma.correlation_load import split_range
+from chainbreaker.detect.sigma.correlation_load import check_references, split_range
 from chainbreaker.detect.sigma.logsources import describe, targets_for
 from chainbreaker.detect.sigma.placeholders import load_placeholders
 from chainbreaker.detect.sigma.rules import CompiledRule, RuleProblem, RuleSet
@@ -70,9 +73,20 @@ def parse_file(path: Path, text: str | None = None) -> SigmaCollection:
     Documents go through the correlation engine's ``split_range`` first, so correlation rules
     with a range condition (which pySigma 2.0 refuses) load; references stay unresolved (rules
     may reference rules of other files; the correlation engine looks them up by id and name).
+
+    Raises :class:`RuleError` for a file that is no Sigma rule file: no document at all (empty,
+    only ``---``) or a document that is a YAML list or scalar rather than a mapping.
     """
     text = path.read_text(encoding="utf-8", errors="replace") if text is None else text
-    documents = [split_range(d) if isinstance(d, dict) else d for d in yaml.safe_load_all(text)]
+    loaded = list(yaml.safe_load_all(text))
+    if all(d is None for d in loaded):
+        raise RuleError("no rule in file", str(path))
+    for number, document in enumerate(loaded, 1):
+        if document is not None and not isinstance(document, dict):
+            kind = "a list" if isinstance(document, list) else "a scalar"
+            where = f" (document {number})" if len(loaded) > 1 else ""
+            raise RuleError(f"not a Sigma rule: top-level YAML{where} is {kind}", str(path))
+    documents = [split_range(d) if isinstance(d, dict) else d for d in loaded]
     return SigmaCollection.from_dicts(
         documents, collect_errors=True, resolve_references=False, source=SigmaRuleLocation(path)
     )
@@ -87,9 +101,13 @@ def compile_files(
     files: list[Path], placeholders: Mapping[str, list[str]], texts: Mapping[Path, str] | None = None
 ) -> RuleSet:
     ruleset = RuleSet(files=len(files))
+    correlations: list[tuple[Path, SigmaCorrelationRule]] = []
     for path in files:
         try:
             collection = parse_file(path, (texts or {}).get(path))
+        except RuleError as exc:  # no rule in the file, or not a mapping
+            ruleset.problems.append(RuleProblem(str(path), exc.message))
+            continue
         except (SigmaError, yaml.YAMLError, ValueError, OSError) as exc:  # YAML syntax errors and the like
             ruleset.problems.append(RuleProblem(str(path), f"cannot parse: {exc}"))
             continue
@@ -97,8 +115,8 @@ def compile_files(
             if isinstance(rule, SigmaCorrelationRule):
                 if rule.errors:
                     ruleset.problems.append(_problem(path, rule, str(rule.errors[0])))
-                elif str(path) not in ruleset.correlation_files:
-                    ruleset.correlation_files.append(str(path))
+                else:
+                    correlations.append((path, rule))
                 continue
             if isinstance(rule, SigmaRule):
                 compiled = _compile(path, rule, placeholders, ruleset)
@@ -108,7 +126,19 @@ def compile_files(
         for error in collection.errors:
             if str(error) not in known:  # errors of a rule are reported with the rule
                 ruleset.problems.append(RuleProblem(str(path), str(error)))
+    files_of = {id(rule): path for path, rule in correlations}
+    kept, left_out = check_references([rule for _, rule in correlations], loaded_names(ruleset))
+    for rule, reason in left_out:
+        ruleset.problems.append(_problem(files_of[id(rule)], rule, reason))
+    for rule in kept:
+        if str(files_of[id(rule)]) not in ruleset.correlation_files:
+            ruleset.correlation_files.append(str(files_of[id(rule)]))
     return ruleset
+
+
+def loaded_names(ruleset: RuleSet) -> set[str]:
+    """Ids and names of the compiled rules: what a correlation's ``rules:`` may refer to."""
+    return {n for rule in ruleset.rules for n in (rule.id, rule.name) if n}
 
 
 def _problem(
@@ -156,10 +186,16 @@ def _compile(
     )
 
 
-def load_correlations(files: Iterable[str]) -> list[SigmaCorrelationRule]:
-    """The correlation rules of the given files, as pySigma objects (references left unresolved)."""
+def load_correlations(files: Iterable[str], ruleset: RuleSet | None = None) -> list[SigmaCorrelationRule]:
+    """The correlation rules of the given files, as pySigma objects (references left unresolved).
+
+    With ``ruleset`` (the rule set the files were listed in), correlations whose references do
+    not resolve against its rules (reported as failures when it was loaded) are left out.
+    """
     out: list[SigmaCorrelationRule] = []
     for name in files:
         collection = parse_file(Path(name))
         out.extend(r for r in collection.rules if isinstance(r, SigmaCorrelationRule) and not r.errors)
+    if ruleset is not None:
+        out = check_references(out, loaded_names(ruleset))[0]
     return out
