@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from chainbreaker.alerts import Level
-from chainbreaker.detect.analytics.base import Analytic, Params, param
+from chainbreaker.detect.analytics.base import MAX_REFS, Analytic, Params, param
 from chainbreaker.detect.analytics.common import (
     SelectorAnalytic,
     empty_findings,
@@ -142,8 +142,33 @@ class LogCleared(SelectorAnalytic):
 @dataclass(frozen=True, slots=True)
 class ExfilParams(Params):
     min_bytes: int = param(100_000_000, "bytes sent from one internal host to one external destination")
-    min_ratio: float = param(10.0, "times the host's median outbound volume per external destination")
+    min_ratio: float = param(10.0, "times the host's median outbound volume per OTHER external destination")
     min_upload_share: float = param(0.8, "share of the pair's bytes that went out (upload-heavy)")
+
+
+def with_median_of_others(frame: pl.DataFrame, value: str, keys: tuple[str, ...]) -> pl.DataFrame:
+    """``frame`` with ``_baseline``: each row's median of ``value`` over the OTHER rows of its ``keys``
+    group (leave-one-out; null for a row alone in its group), and ``_others``, how many rows that is.
+
+    Sorted by keys then value, a group's values lie in order from its first row; taking out the row of
+    rank r shifts the ranks above r down by one, so the others' median is read at two positions of the
+    sorted column. Written out because Polars has no leave-one-out median, and a self-join on the keys
+    would build n² rows for a host with n destinations (a NAT gateway has thousands).
+    """
+    frame = frame.sort(*keys, value).with_row_index("_i")
+    row = pl.col("_i").cast(pl.Int64)
+    first = row.min().over(keys)
+    rank = row - first
+    others = pl.len().over(keys).cast(pl.Int64) - 1
+
+    def at(k: pl.Expr) -> pl.Expr:  # the k-th smallest of the others, k in 0..others-1
+        index = first + k + (k >= rank).cast(pl.Int64)
+        return pl.col(value).cast(pl.Float64).gather(index.clip(0, frame.height - 1))
+
+    median = (at((others - 1).floordiv(2)) + at(others.floordiv(2))) / 2
+    return frame.with_columns(
+        pl.when(others > 0).then(median).alias("_baseline"), others.alias("_others")
+    ).drop("_i")
 
 
 @register
@@ -159,8 +184,9 @@ class LargeOutbound(Analytic):
     params_type = ExfilParams
     description = (
         "An internal host sent far more to one external destination than it usually sends to one "
-        "destination (its median over all its external destinations), and the pair's traffic is "
-        "mostly upload (Zeek orig_bytes / Suricata bytes_toserver)."
+        "destination (the median over its other external destinations; with no other destination, "
+        "the size floor alone), and the pair's traffic is mostly upload (Zeek orig_bytes / Suricata "
+        "bytes_toserver)."
     )
 
     def run(self, events: pl.DataFrame) -> pl.DataFrame:
@@ -169,24 +195,50 @@ class LargeOutbound(Analytic):
         conns = connections(events).filter(is_private("src_ip") & ~is_private("dst_ip"))
         if conns.is_empty():
             return empty_findings()
-        pairs = conns.group_by("src_ip", "dst_ip").agg(
+        # Per sensor: Zeek and Suricata logging one transfer are two views of it, and adding them up
+        # would double its bytes (and let a 60 MB upload pass a 100 MB floor).
+        host = ("source", "src_ip")
+        pairs = conns.group_by(*host, "dst_ip").agg(
             *evidence_aggs(),
             pl.col("out_bytes").sum().alias("_out"),
             pl.col("in_bytes").sum().alias("_in"),
         )
-        pairs = pairs.with_columns(pl.col("_out").median().over("src_ip").alias("_baseline"))
+        # The baseline leaves the pair under test out: with it in, a host with two destinations has the
+        # mean of its transfer and the other as its "usual", and a 700 MB upload is only ~2x that.
+        pairs = with_median_of_others(pairs, "_out", host)
+        above_usual = pl.col("_baseline").is_null() | (
+            pl.col("_out") >= p.min_ratio * pl.col("_baseline").clip(lower_bound=1)
+        )
         found = pairs.filter(
             (pl.col("_out") >= p.min_bytes)
-            & (pl.col("_out") >= p.min_ratio * pl.col("_baseline").clip(lower_bound=1))
+            & above_usual
             & (pl.col("_out") / (pl.col("_out") + pl.col("_in")).clip(lower_bound=1) >= p.min_upload_share)
+        )
+        # One finding per transfer: the figures of the sensor that counted the most bytes, the
+        # references of every sensor that saw it (that one's first).
+        found = (
+            found.sort("_out", "source", descending=[True, False])
+            .group_by("src_ip", "dst_ip", maintain_order=True)
+            .agg(pl.all().exclude("refs").first(), pl.col("refs").explode().head(MAX_REFS))
+        )
+        against = (
+            pl.when(pl.col("_baseline").is_null())
+            .then(pl.lit("its only external destination in the data: no baseline, size floor only"))
+            .otherwise(
+                pl.format(
+                    "{}x its median of {} kB over its {} other external destination(s)",
+                    (pl.col("_out") / pl.col("_baseline").clip(lower_bound=1)).round(0),
+                    (pl.col("_baseline") / 1e3).round(1),
+                    pl.col("_others"),
+                )
+            )
         )
         return explained(
             found,
-            "{} sent {} MB to {} ({}x its median of {} kB per external destination; {} kB received)",
+            "{} sent {} MB to {} ({}; {} kB received)",
             pl.col("src_ip"),
             (pl.col("_out") / 1e6).round(1),
             pl.col("dst_ip"),
-            (pl.col("_out") / pl.col("_baseline").clip(lower_bound=1)).round(0),
-            (pl.col("_baseline") / 1e3).round(1),
+            against,
             (pl.col("_in") / 1e3).round(1),
         )
