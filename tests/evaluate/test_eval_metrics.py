@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,9 @@ def alert(
     aid: str,
     time: str,
     refs: list[tuple[str, int]],
-    tactics: list[str] = (),
-    phases: list[str] = (),
-    techniques: list[str] = (),
+    tactics: Sequence[str] = (),
+    phases: Sequence[str] = (),
+    techniques: Sequence[str] = (),
 ) -> dict[str, Any]:
     return {
         "id": aid,
@@ -166,15 +167,29 @@ def test_ground_truth_recall_precision_f1_and_time_to_detect(ground_truth: Path)
 
 def test_an_alert_detects_a_record_no_earlier_than_the_record(ground_truth: Path) -> None:
     """One alert stamped with its first record's time (10:00) also cites the C2 record of 10:20: for
-    the C2 phase it counts from 10:20, not from 10:00 (time to detect 600 s after 10:10, not -600 s)."""
+    the C2 phase it counts from 10:20, not from 10:00 (time to detect 600 s after 10:10, not -600 s).
+    The alert carries both phases: a phase row credits only alerts of that phase (next test)."""
+    refs = [("logs/zeek/conn.log", 9), ("logs/windows/WKS-01/Sysmon.jsonl", 3)]
+    both = ["reconnaissance", "command-and-control"]
+    doc = {"alerts": [alert("A", "2026-01-05T10:00:00Z", refs, both, both)]}
+    result = evaluate(load_labels(ground_truth), findings_from_document(doc))
+    assert by_key(result.phases, "command-and-control").time_to_detect_s == pytest.approx(600.0)
+    assert by_key(result.phases, "reconnaissance").time_to_detect_s == pytest.approx(0.0)
+    assert result.overall.time_to_detect_s == pytest.approx(0.0)
+
+
+def test_a_phase_row_credits_only_alerts_of_that_phase(ground_truth: Path) -> None:
+    """The same alert carrying C2 only: it still detects the scan record overall, but not for the
+    reconnaissance row (no detection, no time to detect there)."""
     refs = [("logs/zeek/conn.log", 9), ("logs/windows/WKS-01/Sysmon.jsonl", 3)]
     doc = {
         "alerts": [alert("A", "2026-01-05T10:00:00Z", refs, ["command-and-control"], ["command-and-control"])]
     }
     result = evaluate(load_labels(ground_truth), findings_from_document(doc))
+    recon = by_key(result.phases, "reconnaissance")
+    assert (recon.truth, recon.detected, recon.alerts, recon.time_to_detect_s) == (2, 0, 0, None)
     assert by_key(result.phases, "command-and-control").time_to_detect_s == pytest.approx(600.0)
-    assert by_key(result.phases, "reconnaissance").time_to_detect_s == pytest.approx(0.0)
-    assert result.overall.time_to_detect_s == pytest.approx(0.0)
+    assert (result.overall.detected, result.overall.time_to_detect_s) == (2, 0.0)
 
 
 def test_no_alerts_gives_zero_recall_and_undefined_precision(ground_truth: Path) -> None:

@@ -65,9 +65,13 @@ def _render(result: Evaluation) -> None:
             f"{inc['result_incidents']} in the result, {inc['false_incidents']} without malicious events"
         )
         for d in inc["details"]:
+            best = d.get("best_incident") or {}
             stdout.print(
-                f"  {d['id']}: {'found' if d['found'] else 'missed'}; hosts {len(d['hosts_found'])}/"
-                f"{len(d['hosts_expected'])}, phases {len(d['phases_found'])}/{len(d['phases_expected'])}"
+                f"  {d['id']}: {'found' if d['found'] else 'missed'} in {d.get('matched', 0)} incident(s)"
+                f"{' (one incident)' if d.get('one_incident') else ''}; hosts {len(d['hosts_found'])}/"
+                f"{len(d['hosts_expected'])}; best incident {best.get('id', '-')}: phases "
+                f"{len(best.get('phases_found', []))}/{len(d['phases_expected'])} claimed, "
+                f"{len(best.get('phases_confirmed', []))} confirmed"
             )
     stdout.print(f"alerts citing no labelled {unit}: {result.unmatched_alerts}")
 

@@ -21,7 +21,14 @@ import orjson
 import yaml
 
 from chainbreaker.errors import ConfigError
-from chainbreaker.frameworks import canonical_tactic, phases_for
+from chainbreaker.frameworks import KILLCHAIN_PHASES, canonical_tactic, phases_for
+
+_PHASE_ORDER = [p.id for p in KILLCHAIN_PHASES]
+
+
+def phase_key(phase: str) -> tuple[int, str]:
+    """Sort key: kill-chain order, unknown phases last."""
+    return (_PHASE_ORDER.index(phase) if phase in _PHASE_ORDER else 99, phase)
 
 
 def _phase_of_tactic(tactic: str) -> tuple[str, ...]:
@@ -38,6 +45,14 @@ class TruthEvent:
     host: str | None
     time: datetime
     step: str = ""
+    #: alert tactics that detect this record's tactic when its label names a tactic ATT&CK has
+    #: since split (pre-v19 ``defense-evasion``: stealth or defense-impairment); empty: ``tactic`` only
+    accepts: frozenset[str] = frozenset()
+
+    @property
+    def accepted_tactics(self) -> frozenset[str]:
+        """The alert tactics that detect this record's tactic (the tactic itself, or its split)."""
+        return self.accepts or frozenset({self.tactic})
 
 
 @dataclass(frozen=True)
@@ -131,6 +146,7 @@ def load_ground_truth(path: Path) -> GroundTruth:
                         host=d.get("host"),
                         time=datetime.fromisoformat(d["time"].replace("Z", "+00:00")),
                         step=d.get("step", ""),
+                        accepts=split_of(d["tactic"]),
                     )
                 )
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
@@ -163,7 +179,7 @@ def load_tactic_folders(root: Path) -> FileLabels:
             if f.is_file() and not _is_documentation(f):
                 rel = f.relative_to(root).as_posix()
                 tactics[rel] = tactics.get(rel, frozenset()) | {tactic}
-                split = _SPLIT_TACTICS.get(_folder_key(d.name))
+                split = split_of(d.name)
                 if split:
                     alternatives.setdefault(rel, {})[tactic] = split
     if not tactics:
@@ -180,6 +196,13 @@ _SPLIT_TACTICS: dict[str, frozenset[str]] = {
 
 def _folder_key(name: str) -> str:
     return " ".join(name.replace("_", " ").replace("-", " ").lower().split())
+
+
+def split_of(name: str) -> frozenset[str]:
+    """The v19 tactics that replaced a pre-v19 tactic name (``Defense Evasion``, ``defense-evasion``,
+    ``attack.defense_evasion``), else the empty set (the name is read strictly)."""
+    key = _folder_key(name)
+    return _SPLIT_TACTICS.get(key.removeprefix("attack."), frozenset())
 
 
 #: Files in a labelled folder that describe the samples rather than record them.

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chainbreaker.evaluate.findings import Finding, Findings
-from chainbreaker.evaluate.labels import FileLabels, GroundTruth, Labels
+from chainbreaker.evaluate.incidents import match_incidents
+from chainbreaker.evaluate.labels import FileLabels, GroundTruth, Labels, TruthEvent, phase_key
 from chainbreaker.evaluate.paths import PathIndex
-from chainbreaker.frameworks import KILLCHAIN_PHASES
 
 
 def _ratio(num: int, den: int) -> float | None:
@@ -90,13 +90,6 @@ def evaluate(labels: Labels, findings: Findings) -> Evaluation:
     return _evaluate_files(labels, findings)
 
 
-_PHASE_ORDER = [p.id for p in KILLCHAIN_PHASES]
-
-
-def _phase_key(p: str) -> tuple[int, str]:
-    return (_PHASE_ORDER.index(p) if p in _PHASE_ORDER else 99, p)
-
-
 # -- (a) event-level ground truth --------------------------------------------------------------------
 def _evaluate_events(truth: GroundTruth, findings: Findings) -> Evaluation:
     ev = truth.events
@@ -115,67 +108,52 @@ def _evaluate_events(truth: GroundTruth, findings: Findings) -> Evaluation:
                 detected_by[pos].append(a)
         covers.append(hits)
 
-    def score(key: str, truth_field: str | None, alert_field: str | None) -> Score:
-        """Truth events whose ``truth_field`` equals ``key``; alerts whose ``alert_field`` holds it."""
-        idx = [i for i, e in enumerate(ev) if truth_field is None or getattr(e, truth_field) == key]
-        detected = [i for i in idx if detected_by.get(i)]
-        predicted = [n for n, a in enumerate(alerts) if alert_field is None or key in getattr(a, alert_field)]
-        true_alerts = [n for n in predicted if covers[n]]
+    def score(key: str, kind: str | None) -> Score:
+        """Row ``key`` of ``kind`` ("phase", "tactic"; None: the overall row): records labelled
+        ``key``, alerts carrying it. A record counts as detected, and an alert as true, only
+        through an alert carrying ``key`` that cites a record labelled ``key``; in the overall row
+        any alert on any labelled record counts."""
+
+        def accepted(e: TruthEvent) -> frozenset[str]:
+            # a record labelled with a split pre-v19 tactic accepts either half (as file labels do)
+            return frozenset({e.phase}) if kind == "phase" else e.accepted_tactics
+
+        def carried(a: Finding) -> frozenset[str]:
+            return a.phases if kind == "phase" else a.tactics
+
+        def labelled(e: TruthEvent) -> bool:
+            return kind is None or getattr(e, kind) == key
+
+        def right(e: TruthEvent) -> bool:  # an alert carrying ``key`` is right about record e
+            return kind is None or key in accepted(e)
+
+        def detects(a: Finding, e: TruthEvent) -> bool:
+            return kind is None or not accepted(e).isdisjoint(carried(a))
+
+        idx = [i for i, e in enumerate(ev) if labelled(e)]
+        by = {i: [a for a in detected_by.get(i, ()) if detects(a, ev[i])] for i in idx}
+        detected = [i for i in idx if by[i]]
+        predicted = [n for n, a in enumerate(alerts) if kind is None or key in carried(a)]
+        true_alerts = [n for n in predicted if any(right(ev[i]) for i in covers[n])]
         # An alert cannot have seen a record before it happened: it detects record i at the later of
         # its own time and the record's (an alert citing several records carries its first one's time).
         ttd = None
-        times = [max(a.time, ev[i].time) for i in detected for a in detected_by[i] if a.time is not None]
+        times = [max(a.time, ev[i].time) for i in detected for a in by[i] if a.time is not None]
         if times:
             ttd = (min(times) - min(ev[i].time for i in idx)).total_seconds()
         return Score(key, len(idx), len(detected), len(predicted), len(true_alerts), ttd)
 
-    phases = sorted({e.phase for e in ev} | {p for a in alerts for p in a.phases}, key=_phase_key)
+    phases = sorted({e.phase for e in ev} | {p for a in alerts for p in a.phases}, key=phase_key)
     tactics = sorted({e.tactic for e in ev} | {t for a in alerts for t in a.tactics})
     return Evaluation(
         labels_format=truth.format,
         unit="event",
-        overall=score("all", None, None),
-        phases=tuple(score(p, "phase", "phases") for p in phases),
-        tactics=tuple(score(t, "tactic", "tactics") for t in tactics),
-        incidents=_incidents(truth, findings, {a.id for n, a in enumerate(alerts) if covers[n]}),
+        overall=score("all", None),
+        phases=tuple(score(p, "phase") for p in phases),
+        tactics=tuple(score(t, "tactic") for t in tactics),
+        incidents=match_incidents(truth, findings, covers),
         unmatched_alerts=sum(1 for c in covers if not c),
     )
-
-
-def _incidents(truth: GroundTruth, findings: Findings, true_alert_ids: set[str]) -> dict[str, Any]:
-    """An expected incident counts as found when a result incident groups at least one alert that
-    cites one of its malicious events; we also report the hosts and phases that incident covers."""
-    hits = []
-    for inc in findings.incidents:
-        ids = set(inc.get("alert_ids") or [])
-        if ids & true_alert_ids:
-            hits.append(inc)
-    details = []
-    for exp in truth.incidents:
-        hosts = sorted({h for inc in hits for h in inc.get("hosts") or []} & set(exp.hosts))
-        phases = sorted(
-            {p for inc in hits for p in inc.get("killchain_phases") or []} & set(exp.phases), key=_phase_key
-        )
-        details.append(
-            {
-                "id": exp.id,
-                "found": bool(hits),
-                "matched_incidents": [str(i.get("id")) for i in hits],
-                "hosts_expected": list(exp.hosts),
-                "hosts_found": hosts,
-                "phases_expected": list(exp.phases),
-                "phases_found": phases,
-            }
-        )
-    return {
-        "expected": len(truth.incidents),
-        "found": sum(1 for d in details if d["found"]),
-        "result_incidents": len(findings.incidents),
-        "false_incidents": sum(
-            1 for inc in findings.incidents if not set(inc.get("alert_ids") or []) & true_alert_ids
-        ),
-        "details": details,
-    }
 
 
 # -- (b)/(c) file-level labels ------------------------------------------------------------------------
@@ -209,7 +187,7 @@ def _evaluate_files(labels: FileLabels, findings: Findings) -> Evaluation:
         overall=score("any", labels.tactics, None),
         phases=tuple(
             score(p, phases_of, "phases")
-            for p in sorted({p for ps in phases_of.values() for p in ps}, key=_phase_key)
+            for p in sorted({p for ps in phases_of.values() for p in ps}, key=phase_key)
         ),
         tactics=tuple(
             score(t, labels.tactics, "tactics")
