@@ -76,6 +76,20 @@ def boot(tel: Telemetry, host: Host, t: float) -> None:
         services,
     )
     proc("sysmon", "C:\\Windows\\Sysmon64.exe", "C:\\Windows\\Sysmon64.exe", services)
+    # COM servers (WmiPrvSE, backgroundTaskHost) are started by the DCOM launcher, search filter
+    # hosts by the indexer: both are services, so their parent is services.exe as on Windows.
+    proc(
+        "dcomlaunch",
+        "C:\\Windows\\System32\\svchost.exe",
+        "C:\\Windows\\system32\\svchost.exe -k DcomLaunch -p",
+        services,
+    )
+    proc(
+        "searchindexer",
+        "C:\\Windows\\System32\\SearchIndexer.exe",
+        "C:\\Windows\\system32\\SearchIndexer.exe /Embedding",
+        services,
+    )
     proc(
         "taskeng",
         "C:\\Windows\\System32\\svchost.exe",

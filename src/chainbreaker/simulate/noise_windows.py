@@ -6,6 +6,7 @@ Each activity takes (telemetry, host, time, rng) and emits what an ordinary user
 
 from __future__ import annotations
 
+import math
 import random
 
 from chainbreaker.simulate import hostactions as act
@@ -34,33 +35,48 @@ _APPS = (
     ("C:\\Windows\\System32\\mspaint.exe", '"{img}"'),
     ("C:\\Windows\\System32\\SnippingTool.exe", '"{img}"'),
 )
+#: (parent process key, image, command line) of background work, each under the parent Windows
+#: starts it from: COM servers under the DCOM launcher, scheduled tasks under the Task Scheduler's
+#: svchost, search filter hosts under SearchIndexer, service hosts under services.exe (every real
+#: svchost.exe is a child of services.exe).
 _SYSTEM_TASKS = (
     (
+        "dcomlaunch",
         "C:\\Windows\\System32\\backgroundTaskHost.exe",
         '"C:\\Windows\\system32\\backgroundTaskHost.exe" -ServerName:BackgroundTaskHost.WebAccountProvider',
     ),
     (
+        "taskeng",
         "C:\\Windows\\System32\\taskhostw.exe",
         "taskhostw.exe -RegisterDevice -ProtectionStateChanged -FreeNetworkOnly",
     ),
     (
+        "searchindexer",
         "C:\\Windows\\System32\\SearchProtocolHost.exe",
         '"C:\\Windows\\system32\\SearchProtocolHost.exe" '
         "Global\\UsGthrFltPipeMssGthrPipe1_ Global\\UsGthrCtrlFltPipeMssGthrPipe1",
     ),
     (
+        "taskeng",
         "C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\4.18.24090.11-0\\MpCmdRun.exe",
         '"C:\\ProgramData\\Microsoft\\Windows '
         'Defender\\Platform\\4.18.24090.11-0\\MpCmdRun.exe" -SignatureUpdate -ScheduleJob',
     ),
     (
+        "dcomlaunch",
         "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe",
         "C:\\Windows\\system32\\wbem\\wmiprvse.exe -secured -Embedding",
     ),
     (
+        "services",
         "C:\\Windows\\System32\\svchost.exe",
-        "C:\\Windows\\system32\\svchost.exe -k UnistackSvcGroup -s CDPUserSvc",
+        "C:\\Windows\\system32\\svchost.exe -k netsvcs -p -s wuauserv",
     ),
+)
+#: A per-user service host, started by services.exe in the signed-in user's context.
+_USER_SERVICE = (
+    "C:\\Windows\\System32\\svchost.exe",
+    "C:\\Windows\\system32\\svchost.exe -k UnistackSvcGroup -s CDPUserSvc",
 )
 _SHARES = ("Projects", "Finance", "HR", "Public")
 _URIS = ("/", "/index.html", "/news", "/static/app.js", "/api/v1/status", "/favicon.ico")
@@ -68,6 +84,11 @@ _UA = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
     "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 )
+
+
+def _size(rng: random.Random, median: int, floor: int) -> int:
+    """Bytes of one web or mail exchange: heavy-tailed (log-normal) like real transfer sizes, not uniform."""
+    return max(floor, int(rng.lognormvariate(math.log(median), 1.1)))
 
 
 def _base(tel: Telemetry, host: Host, key: str, t: float, image: str, cmd: str) -> Process:
@@ -117,8 +138,8 @@ def _browse(tel: Telemetry, host: Host, t: float, rng: random.Random) -> None:
             site.domain,
             chrome,
             duration=rng.uniform(0.2, 40),
-            orig_bytes=rng.randrange(800, 20000),
-            resp_bytes=rng.randrange(3000, 900000),
+            orig_bytes=_size(rng, 3_000, 800),
+            resp_bytes=_size(rng, 60_000, 3_000),
             sysmon=rng.random() < 0.3,
         )
 
@@ -146,8 +167,15 @@ def _app(tel: Telemetry, host: Host, t: float, rng: random.Random) -> None:
 
 
 def _system_task(tel: Telemetry, host: Host, t: float, rng: random.Random) -> None:
-    image, cmd = rng.choice(_SYSTEM_TASKS)
-    act.spawn(tel, host, t, tel.state(host).base["taskeng"], image, cmd, integrity="System")
+    base = tel.state(host).base
+    session = base.get("explorer")
+    if session is not None and rng.random() < 1 / (len(_SYSTEM_TASKS) + 1):
+        image, cmd = _USER_SERVICE
+        user = (session.user, session.logon_id, session.user_sid)
+        act.spawn(tel, host, t, base["services"], image, cmd, integrity="Medium", user=user)
+        return
+    parent, image, cmd = rng.choice(_SYSTEM_TASKS)
+    act.spawn(tel, host, t, base[parent], image, cmd, integrity="System")
 
 
 def _registry(tel: Telemetry, host: Host, t: float, rng: random.Random) -> None:
@@ -216,8 +244,8 @@ def _mail(tel: Telemetry, host: Host, t: float, rng: random.Random) -> None:
         site.domain,
         outlook,
         duration=rng.uniform(1, 30),
-        orig_bytes=rng.randrange(2000, 30000),
-        resp_bytes=rng.randrange(5000, 500000),
+        orig_bytes=_size(rng, 6_000, 2_000),
+        resp_bytes=_size(rng, 40_000, 5_000),
         sysmon=rng.random() < 0.2,
     )
 

@@ -3,7 +3,8 @@
 Timeline (minutes): 0 sweep of the public range (RDP, SSH) and SSH probing of the Linux server;
 40 password spraying against the RDP server (4625); 45 RDP logon with a sprayed account (4624
 type 10 from the internet); 50 toolkit downloaded (payload hash); 52 remote-access tool installed
-as a service; 53 on, its relay connections; 60 discovery burst; 70 LSASS dumped with comsvcs.dll;
+as a service; 53 until encryption, its relay callbacks every ~60 s (and the operator's interactive
+relay sessions before each hands-on step); 60 discovery burst; 70 LSASS dumped with comsvcs.dll;
 85 PsExec-style move to the file server; 95 shadow copies deleted and recovery disabled; 97
 encryption (random extension + RECOVER note).
 """
@@ -30,7 +31,10 @@ EXT = ".sykffle"
 L_RECON = Label("sweep of the public range", "reconnaissance", "T1595.001", "reconnaissance")
 L_PROBE = Label("SSH probing", "reconnaissance", "T1595.002", "reconnaissance")
 L_WEAPON = Label("toolkit staged for download", "weaponization", "T1608.001", "resource-development")
-L_SPRAY = Label("password spraying over RDP", "delivery", "T1110.003", "credential-access")
+# The RDP attempts reach the exposed service (external remote services: delivery); the failed logons
+# they carry are the spraying itself (credential access: actions on objectives in our framework).
+L_RDP = Label("RDP connections to the exposed terminal server", "delivery", "T1133", "initial-access")
+L_SPRAY = Label("password spraying over RDP", "actions-on-objectives", "T1110.003", "credential-access")
 L_LOGON = Label(
     "RDP logon with a valid account from the internet", "exploitation", "T1078.002", "initial-access"
 )
@@ -39,6 +43,11 @@ L_C2 = Label("remote-access tool relay traffic", "command-and-control", "T1219",
 L_SHARES = Label("discovery: file shares", "actions-on-objectives", "T1135", "discovery")
 L_DUMP = Label("LSASS dumped with comsvcs.dll", "actions-on-objectives", "T1003.001", "credential-access")
 L_RECOVERY = Label("shadow copies deleted, recovery disabled", "actions-on-objectives", "T1490", "impact")
+
+#: Offsets (seconds) of the steps; encryption reaches the file server at IMPACT + 122 s and the
+#: terminal server (where the remote-access tool runs) at IMPACT + 130 s (see impact()).
+INSTALL, DISCOVERY, DUMP, LATERAL, IMPACT = 52 * 60, 60 * 60, 70 * 60, 85 * 60, 95 * 60
+ENCRYPT_TS = IMPACT + 130
 
 KIT_SHA256 = "4E7A0C93D2B1F6A85C3E9D7B2A1F0E6D5C4B3A29180F7E6D5C4B3A2918AFBE01"
 
@@ -136,7 +145,7 @@ class BlackCat(Scenario):
             for i, sam in enumerate(candidates):
                 port = rng.randrange(40000, 65000)
                 at = t + i * rng.uniform(4, 9)
-                rdp(tel, at, port, 1.2, 2100, 3400, L_SPRAY)
+                rdp(tel, at, port, 1.2, 2100, 3400, L_RDP)
                 act.failed_logon(tel, ts, at + 0.5, sam, 3, ATTACKER, port, "kali", L_SPRAY)
 
         def logon(tel: Telemetry, t: float) -> None:
@@ -205,6 +214,9 @@ class BlackCat(Scenario):
             )
 
         def relay(first: bool) -> Callable[[Telemetry, float], None]:
+            """One callback of the remote-access tool to its relay: the first resolves the relay and is
+            seen by Sysmon; the rest are the small keep-alive exchanges of a session left open."""
+
             def run(tel: Telemetry, t: float) -> None:
                 if first:
                     net.resolve(tel, t, ts, RELAY, [RELAY_IP], proc=s["rat"], label=L_C2)
@@ -215,14 +227,31 @@ class BlackCat(Scenario):
                     RELAY_IP,
                     RELAY,
                     s["rat"],
-                    duration=rng.uniform(200, 600),
-                    orig_bytes=rng.randrange(40_000, 900_000),
-                    resp_bytes=rng.randrange(100_000, 3_000_000),
+                    duration=rng.uniform(0.3, 1.5),
+                    # a keep-alive carries the same small status message each time (TLS framing varies)
+                    orig_bytes=rng.randrange(420, 520),
+                    resp_bytes=rng.randrange(300, 420),
                     label=L_C2,
                     sysmon=first,
                 )
 
             return run
+
+        def operator(tel: Telemetry, t: float) -> None:
+            """The operator's interactive relay session while working (screen, input, file transfer)."""
+            net.https(
+                tel,
+                t,
+                ts,
+                RELAY_IP,
+                RELAY,
+                s["rat"],
+                duration=rng.uniform(400, 900),
+                orig_bytes=rng.randrange(2_000_000, 9_000_000),
+                resp_bytes=rng.randrange(300_000, 2_000_000),
+                label=L_C2,
+                sysmon=False,
+            )
 
         def discovery(tel: Telemetry, t: float) -> None:
             steps.discovery_burst(
@@ -308,14 +337,18 @@ class BlackCat(Scenario):
         plan.at(40 * 60, spray)
         plan.at(45 * 60, logon)
         plan.at(50 * 60, weapon)
-        plan.at(52 * 60, install)
-        plan.at(53 * 60, relay(True))
-        t = 53 * 60 + rng.uniform(280, 320)
-        while t < self.duration:
+        plan.at(INSTALL, install)
+        # A remote-access tool keeps its relay session up while the operator works: it calls back
+        # every minute or so (jittered) from its installation until the terminal server is encrypted.
+        plan.at(INSTALL + 60, relay(True))
+        t = INSTALL + 60 + rng.uniform(50, 70)
+        while t < ENCRYPT_TS:
             plan.at(t, relay(False))
-            t += rng.uniform(280, 320)
-        plan.at(60 * 60, discovery)
-        plan.at(70 * 60, dump)
-        plan.at(85 * 60, lateral)
-        plan.at(95 * 60, impact)
+            t += rng.uniform(50, 70)
+        for at in (DISCOVERY - 120, DUMP - 60, LATERAL - 60):
+            plan.at(at, operator)
+        plan.at(DISCOVERY, discovery)
+        plan.at(DUMP, dump)
+        plan.at(LATERAL, lateral)
+        plan.at(IMPACT, impact)
         return plan

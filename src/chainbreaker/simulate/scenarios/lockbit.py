@@ -33,7 +33,9 @@ L_WEAPON = Label(
 L_DELIVERY = Label("phishing attachment saved by Outlook", "delivery", "T1566.001", "initial-access")
 L_OPEN = Label("user opens the attachment", "exploitation", "T1204.002", "execution")
 L_CRADLE = Label("encoded PowerShell download cradle", "exploitation", "T1059.001", "execution")
-L_DOWNLOAD = Label("loader DLL downloaded", "installation", "T1105", "command-and-control")
+# Phases follow chainbreaker.frameworks (a test checks each label against phases_for): ingress tool
+# transfer is command-and-control, clearing logs (defense impairment) keeps the foothold: installation.
+L_DOWNLOAD = Label("loader DLL downloaded", "command-and-control", "T1105", "command-and-control")
 L_RUNDLL = Label("loader run with rundll32", "installation", "T1218.011", "stealth")
 L_INJECT = Label("loader injects into wermgr.exe", "installation", "T1055", "stealth")
 L_REGCFG = Label("loader keeps its configuration in the registry", "installation", "T1112", "persistence")
@@ -48,7 +50,7 @@ L_ROAST = Label(
 )
 L_DCSYNC = Label("DCSync replication request", "actions-on-objectives", "T1003.006", "credential-access")
 L_SHADOWS = Label("shadow copies deleted", "actions-on-objectives", "T1490", "impact")
-L_CLEAR = Label("event logs cleared", "actions-on-objectives", "T1685.005", "defense-impairment")
+L_CLEAR = Label("event logs cleared", "installation", "T1685.005", "defense-impairment")
 
 CS_SIG = net.Signature(
     9100201,

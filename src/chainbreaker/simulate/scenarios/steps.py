@@ -20,7 +20,8 @@ L_WHOAMI = Label("discovery: whoami", "actions-on-objectives", "T1033", "discove
 L_GROUPS = Label("discovery: domain admins group", "actions-on-objectives", "T1069.002", "discovery")
 L_DCLIST = Label("discovery: domain controllers", "actions-on-objectives", "T1018", "discovery")
 L_LATERAL = Label("lateral movement over ADMIN$", "actions-on-objectives", "T1021.002", "lateral-movement")
-L_REMOTE_EXEC = Label("remote service execution", "actions-on-objectives", "T1569.002", "execution")
+# The payload a remote service runs is execution, which our framework places at exploitation.
+L_REMOTE_EXEC = Label("remote service execution", "exploitation", "T1569.002", "execution")
 L_ENCRYPT = Label("files encrypted", "actions-on-objectives", "T1486", "impact")
 
 SCAN_SIG = net.Signature(
