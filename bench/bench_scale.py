@@ -6,7 +6,7 @@ Run:  .venv/bin/python bench/bench_scale.py [--sizes 1m 3m 10m] [--steps ingest 
 
 The corpus is the simulator's multi-source network (``chainbreaker simulate lockbit --hosts 200
 --seed 1``: Windows Security/Sysmon JSON lines, Zeek, Suricata EVE, auth.log); the sizes differ by
-the length of the window (``--days``), so 10M is the same 200-host network watched 19.6 days
+the length of the window (``--days``), so 10M is the same 200-host network watched 22 days
 instead of 1.7. Each corpus is generated once into the cache folder and reused (a ``.complete``
 marker says it finished). For each size, every step is a fresh process (so its ru_maxrss is its
 own peak) that runs the CLI in-process and reports wall time, CPU time (itself and its reader
@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 UNPACK = ROOT.parent / "shared" / "datasets" / "unpack"
 HOSTS = 200
 #: Window length (days, from the simulator's default Monday 07:00 start) for each size label.
-SIZES = {"1m": 1.7, "3m": 5.0, "10m": 19.6}
+SIZES = {"1m": 1.7, "3m": 5.0, "10m": 22.0}
 
 
 # --- child side: one measured step per process -------------------------------------------------
