@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
@@ -60,6 +61,36 @@ def test_zeek_dhcp_and_ntlm() -> None:
     assert links.host_for("10.2.0.46") is None
 
 
+def test_names_claimed_from_internet_addresses_are_not_learnt() -> None:
+    """A logon or NTLM client names itself: from outside, that name is the attacker's to choose
+    (even one of ours), so only internal addresses are linked to the name they claim."""
+    logons = conform(
+        pl.DataFrame(
+            {
+                "timestamp": [T0] * 3,
+                "source": ["windows.security"] * 3,
+                "host": ["TS-01"] * 3,
+                "event_code": [4625, 4624, 4624],
+                "IpAddress": ["203.0.113.5", "198.51.100.7", "10.0.0.5"],
+                "WorkstationName": ["kali", "FS-01", "WKS-5"],
+            }
+        )
+    )
+    ntlm = conform(
+        pl.DataFrame(
+            {
+                "timestamp": [T0, T0],
+                "source": ["zeek.ntlm"] * 2,
+                "src_ip": ["203.0.113.9", "192.168.4.20"],
+                "hostname": ["DC-01", "LAPTOP-4"],
+            }
+        )
+    )
+    links = EntityLearner().observe_all([logons, ntlm])
+    assert links.pairs() == [("10.0.0.5", "wks-5", 1), ("192.168.4.20", "laptop-4", 1)]
+    assert links.host_for("203.0.113.5") is None and links.host_for("203.0.113.9") is None
+
+
 def test_reused_address_resolves_by_time() -> None:
     links = EntityLinks()
     links.add("10.0.0.9", "OLD-PC", 50, T0, T0 + timedelta(hours=1))
@@ -79,7 +110,8 @@ def test_loopback_and_placeholders_are_not_learnt() -> None:
 
 
 def test_learner_agrees_with_a_plain_scan_of_real_logons(dataset) -> None:  # type: ignore[no-untyped-def]
-    """Every 4624/4625 (IpAddress, WorkstationName) pair in the EVTX samples is learnt, with its count."""
+    """Every 4624/4625 (IpAddress, WorkstationName) pair of an internal address in the EVTX samples is
+    learnt, with its count."""
     from chainbreaker.readers import ReadReport, read_paths
 
     folder = dataset("evtx-attack-samples") / "EVTX-ATTACK-SAMPLES" / "Lateral Movement"
@@ -91,7 +123,8 @@ def test_learner_agrees_with_a_plain_scan_of_real_logons(dataset) -> None:  # ty
             continue
         for code, ip, name in batch.select("event_code", "IpAddress", "WorkstationName").iter_rows():
             host, address = normalise_host(name), normalise_address(ip)
-            if code in (4624, 4625) and host and address and not address.startswith("127."):
+            internal = address is not None and ipaddress.ip_address(address).is_private
+            if code in (4624, 4625) and host and internal and not address.startswith("127."):
                 expected[(address, host)] = expected.get((address, host), 0) + 1
     assert expected, "the samples hold network logons"
     learnt = {(a, h): n for a, h, n in learner.links.pairs()}

@@ -4,10 +4,12 @@ A Zeek or Suricata alert knows an address (10.0.0.5), the Sysmon alerts of the s
 its name (WKS-05). :class:`EntityLearner` watches event batches for records that state both:
 
 * Windows logons (4624, 4625): ``IpAddress`` is the address of ``WorkstationName``, the client;
+  only for internal addresses, since the client names itself: a name an internet address claims
+  (an attacker's ``kali``, or one of our own hosts' names) must not become one of our hosts;
 * Sysmon network connections (event 3): the logging host owns ``SourceIp`` when it initiated the
   connection, ``DestinationIp`` otherwise;
 * Zeek ``dhcp.log`` (``assigned_addr`` + ``host_name``/``client_fqdn``) and ``ntlm.log``
-  (``hostname`` of the client at ``id.orig_h``).
+  (``hostname`` of the client at ``id.orig_h``, internal addresses only, as for logons).
 
 It keeps, per (address, host) pair, how many records said so and when (first/last), so that an
 address reused by DHCP resolves to the host that held it at the time of the alert.
@@ -22,6 +24,7 @@ from datetime import datetime, timedelta
 import polars as pl
 
 from chainbreaker.correlate.entities import normalise_address, normalise_host
+from chainbreaker.detect.analytics.common import is_private
 
 #: Slack around a pair's observed first/last time within which it still counts as current.
 LEASE_SLACK = timedelta(hours=24)
@@ -134,9 +137,9 @@ def _pairs_from(batch: pl.DataFrame) -> list[pl.DataFrame]:
     workstation, logon_ip = _col(batch, "WorkstationName"), _col(batch, "IpAddress", "src_ip")
     if workstation is not None and logon_ip is not None:
         frames.append(
-            batch.filter(code.is_in([4624, 4625])).select(
-                workstation.alias("host"), logon_ip.alias("ip"), ts.alias("ts")
-            )
+            batch.filter(code.is_in([4624, 4625]))
+            .select(workstation.alias("host"), logon_ip.alias("ip"), ts.alias("ts"))
+            .filter(is_private("ip"))
         )
     src, dst = _col(batch, "SourceIp", "src_ip"), _col(batch, "DestinationIp", "dst_ip")
     if src is not None and dst is not None and "host" in batch.columns:
@@ -158,9 +161,9 @@ def _pairs_from(batch: pl.DataFrame) -> list[pl.DataFrame]:
     ntlm_host, orig = _col(batch, "hostname"), _col(batch, "id.orig_h", "src_ip")
     if ntlm_host is not None and orig is not None and "source" in batch.columns:
         frames.append(
-            batch.filter(pl.col("source") == "zeek.ntlm").select(
-                ntlm_host.alias("host"), orig.alias("ip"), ts.alias("ts")
-            )
+            batch.filter(pl.col("source") == "zeek.ntlm")
+            .select(ntlm_host.alias("host"), orig.alias("ip"), ts.alias("ts"))
+            .filter(is_private("ip"))
         )
     return frames
 
