@@ -117,6 +117,24 @@ def test_rules_check_and_hunt_report_instead_of_crashing(not_rules: Path, tmp_pa
     assert doc["stats"]["rules_failed"] == 5
 
 
+def test_rules_check_strict_fails_on_failed_rules_only(not_rules: Path, tmp_path: Path) -> None:
+    """--strict gates a rule repository's CI: exit 1 with failures, 0 when every rule loads (a rule
+    of a source chainbreaker does not read is unsupported, not failed)."""
+    broken = runner.invoke(app, ["rules", "check", str(not_rules), "--no-cache", "--strict"])
+    assert broken.exit_code == 1 and "Failures (5)" in broken.stdout
+    as_json = runner.invoke(app, ["rules", "check", str(not_rules), "--no-cache", "--strict", "-f", "json"])
+    assert as_json.exit_code == 1 and json.loads(as_json.stdout)["failed"] == 5
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    (clean / "good.yml").write_text(BASE.format(name="good", n=1, needle="alpha"))
+    unsupported = BASE.format(name="mac", n=2, needle="beta").replace("product: windows", "product: macos")
+    (clean / "mac.yml").write_text(unsupported)
+    passed = runner.invoke(app, ["rules", "check", str(clean), "--no-cache", "--strict", "-f", "json"])
+    assert passed.exit_code == 0, passed.output
+    report = json.loads(passed.stdout)
+    assert report["failed"] == 0 and report["unsupported"] == 1 and report["loaded"] == 1
+
+
 @pytest.fixture
 def broken_correlations(tmp_path: Path) -> Path:
     """Two base rules; a good count on each; one to a missing rule; a loop; one chained on the loop."""
