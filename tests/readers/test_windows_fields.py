@@ -166,3 +166,14 @@ def test_a_frame_without_any_column_normalising_reads_keeps_its_rows() -> None:
     assert_frame_equal(first, normalise(plain))
     assert second.height == 3 and second["Extra"].to_list() == ["a", "b", "c"]
     assert second["source"].to_list() == ["windows"] * 3 and second["timestamp"].null_count() == 3
+
+
+def test_frames_whose_column_types_differ_are_stacked_with_a_common_type() -> None:
+    # Reader frames agree on types and are stacked strictly; a caller's frames that do not (a record
+    # number as text here) take the relaxed stack and still normalise as each frame alone.
+    plain = _frame(["2020-10-15T13:17:02Z", "2020-10-15T13:17:03Z"])
+    texts = _frame(["2020-10-15T13:18:00Z"]).with_columns(pl.col(RECORD).cast(pl.String))
+    first, second = normalise_frames([plain, texts])
+    assert_frame_equal(first, normalise(plain))
+    assert_frame_equal(second, normalise(texts))
+    assert second["event_ref"].struct.field("record").to_list() == [1]

@@ -417,13 +417,20 @@ def normalise_frames(frames: list[pl.DataFrame]) -> list[pl.DataFrame]:
     inputs = []
     for df in frames:
         names = [c for c in df.columns if c in NORMALISE_INPUTS]
-        # a frame without any of them still needs its rows in the stack (a null column holds them)
+        # ``df[names]`` takes the columns as they are (``df.select`` ran one query per frame); a
+        # frame without any of them still needs its rows in the stack (a null column holds them)
         inputs.append(
-            df.select(names)
+            df[names]
             if names
             else pl.DataFrame({FILE: pl.repeat(None, df.height, dtype=pl.String, eager=True)})
         )
-    stacked = pl.concat(inputs, how="diagonal_relaxed", rechunk=False)
+    try:
+        # The readers' frames agree on types (strings; RECORD Int64), and a strict stack is
+        # cheaper: the relaxed one cost ~1 ms more per batch of ~10,000 rows in 15 channel frames,
+        # and so did each of the two queries over it (_timestamp's parse, the normalising one).
+        stacked = pl.concat(inputs, how="diagonal", rechunk=False)
+    except pl.exceptions.PolarsError:  # types differ (SchemaError): cast to a common type, or raise
+        stacked = pl.concat(inputs, how="diagonal_relaxed", rechunk=False)
     normal = stacked.select(_normalised_exprs(stacked))
     out = []
     offset = 0
