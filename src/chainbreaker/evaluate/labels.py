@@ -22,6 +22,7 @@ import yaml
 
 from chainbreaker.errors import ConfigError
 from chainbreaker.frameworks import KILLCHAIN_PHASES, canonical_tactic, phases_for
+from chainbreaker.frameworks.tags import successors
 
 _PHASE_ORDER = [p.id for p in KILLCHAIN_PHASES]
 
@@ -146,7 +147,7 @@ def load_ground_truth(path: Path) -> GroundTruth:
                         host=d.get("host"),
                         time=datetime.fromisoformat(d["time"].replace("Z", "+00:00")),
                         step=d.get("step", ""),
-                        accepts=split_of(d["tactic"]),
+                        accepts=successors(d["tactic"]),
                     )
                 )
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
@@ -179,30 +180,12 @@ def load_tactic_folders(root: Path) -> FileLabels:
             if f.is_file() and not _is_documentation(f):
                 rel = f.relative_to(root).as_posix()
                 tactics[rel] = tactics.get(rel, frozenset()) | {tactic}
-                split = split_of(d.name)
+                split = successors(d.name)
                 if split:
                     alternatives.setdefault(rel, {})[tactic] = split
     if not tactics:
         raise ConfigError("no folder named after an ATT&CK tactic", str(root))
     return FileLabels(root, "tactic-folders", tactics, {}, tuple(skipped), alternatives)
-
-
-#: Pre-v19 tactic names (folder spelling, normalised) -> the v19 tactics that replaced them.
-#: "Defense Evasion" (TA0005) became Stealth (keeping TA0005) and Defense Impairment.
-_SPLIT_TACTICS: dict[str, frozenset[str]] = {
-    "defense evasion": frozenset({"stealth", "defense-impairment"}),
-}
-
-
-def _folder_key(name: str) -> str:
-    return " ".join(name.replace("_", " ").replace("-", " ").lower().split())
-
-
-def split_of(name: str) -> frozenset[str]:
-    """The v19 tactics that replaced a pre-v19 tactic name (``Defense Evasion``, ``defense-evasion``,
-    ``attack.defense_evasion``), else the empty set (the name is read strictly)."""
-    key = _folder_key(name)
-    return _SPLIT_TACTICS.get(key.removeprefix("attack."), frozenset())
 
 
 #: Files in a labelled folder that describe the samples rather than record them.

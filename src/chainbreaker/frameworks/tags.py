@@ -56,6 +56,12 @@ def is_old_defense_evasion(value: str) -> bool:
     return key.removeprefix("attack.") == "defense-evasion"
 
 
+def successors(value: str) -> frozenset[str]:
+    """The v19 tactics that replaced a pre-v19 tactic name (Defense Evasion: Stealth and Defense
+    Impairment, in any spelling :func:`is_old_defense_evasion` accepts); empty for any other name."""
+    return frozenset(DEFENSE_EVASION_SUCCESSORS) if is_old_defense_evasion(value) else frozenset()
+
+
 def parse_attack_tags(tags: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Sigma tags -> (technique ids, tactic short names), order kept, duplicates dropped.
 

@@ -27,7 +27,7 @@ from chainbreaker.detect.sigma.correlation_alerts import rule_names
 from chainbreaker.detect.sigma.rules import CompiledRule
 from chainbreaker.errors import ConfigError, UsageError
 from chainbreaker.frameworks import canonical_tactic, parse_attack_tags
-from chainbreaker.frameworks.tags import is_old_defense_evasion
+from chainbreaker.frameworks.tags import successors
 
 #: Statuses a hunt skips unless asked for (SigmaHQ marks retired rules this way).
 DEFAULT_EXCLUDED_STATUSES = frozenset({"deprecated", "unsupported"})
@@ -182,8 +182,7 @@ def _wanted_tactics(tags: Iterable[str]) -> frozenset[str]:
         if short is None:
             continue
         wanted.add(short)
-        if is_old_defense_evasion(name):  # split in ATT&CK v19: both successors
-            wanted.update(("stealth", "defense-impairment"))
+        wanted.update(successors(name))  # a tactic ATT&CK v19 split: both successors
     return frozenset(wanted)
 
 
