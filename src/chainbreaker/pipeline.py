@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -65,6 +65,12 @@ def fewer_collections() -> Iterator[None]:
         _gc_depth -= 1
 
 
+if TYPE_CHECKING:
+    from sigma.correlations import SigmaCorrelationRule
+
+RuleCheck = Callable[[RuleSet, Sequence["SigmaCorrelationRule"]], None]
+
+
 @dataclass
 class HuntOptions:
     sigma: Sequence[Path] = ()  # rule files/folders; empty: the update cache plus the shipped rules
@@ -82,6 +88,9 @@ class HuntOptions:
     config: Mapping[str, Any] | None = None  # [analytics.*], [correlate], [assets] (config data or dict)
     evaluation_rows: int = MIN_EVALUATION_ROWS  # rows gathered per evaluation round: speed vs memory
     progress: Progress | None = None  # called as progress(done, total) in input bytes while reading
+    #: Called with the loaded rule set and correlation rules before the selection applies (the
+    #: CLI's check of --rule-id / --tag: it may raise, e.g. UnknownIdError, before anything is read).
+    rule_check: RuleCheck | None = None
 
 
 @dataclass
@@ -123,7 +132,10 @@ def sigma_detector(options: HuntOptions) -> tuple[SigmaDetector, RuleSet]:
     ruleset = load_rules(options.sigma or default_rule_paths(), options.placeholders, options.use_cache)
     # The selection applies to correlation rules too; the rules a kept correlation needs run as
     # silent feeders even where the selection rejected them (detect/sigma/selection.py).
-    chosen = options.selection.select(ruleset.rules, load_correlations(ruleset.correlation_files, ruleset))
+    correlations = load_correlations(ruleset.correlation_files, ruleset)
+    if options.rule_check is not None:
+        options.rule_check(ruleset, correlations)
+    chosen = options.selection.select(ruleset.rules, correlations)
     detector = SigmaDetector(
         chosen.rules,
         chosen.correlations,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +140,8 @@ def hunt_command(
     )
     if engine not in ("spark", "embedded"):
         raise UsageError(f"unknown engine {engine!r}: embedded or spark")
-    check_selection(options)
+    if options.selection.rule_ids or options.selection.tags:  # checked on the rules the hunt loads
+        options.rule_check = partial(check_selection, options.selection)
     if engine == "spark":  # docs/SCALE.md
         from chainbreaker.engines.spark.hunt import spark_hunt
 
