@@ -136,9 +136,9 @@ class Selection:
         feeder_rules: set[int] = set()
         feeder_chains: set[int] = set()
         for corr in correlations:
-            base, chained = needs(corr)
             if not self.accepts_correlation(corr):
                 continue
+            base, chained = needs(corr)
             if self.logsources and not any(self.accepts_logsource(by_id[b]) for b in base):
                 continue
             kept.add(id(corr))
