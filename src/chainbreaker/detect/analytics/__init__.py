@@ -12,6 +12,7 @@ from chainbreaker.detect.analytics import (  # noqa: F401  (importing registers)
     http,
     impact,
     lateral,
+    netlogon,
     persistence,
     recon,
     sessions,
