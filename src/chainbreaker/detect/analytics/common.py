@@ -56,6 +56,11 @@ def lower_base(name: str) -> pl.Expr:
     return pl.col(name).str.to_lowercase().str.replace(r"^.*[\\/]", "")
 
 
+def short_host(host: pl.Expr) -> pl.Expr:
+    """Lower-case first DNS label of a host name (``DC01.corp.local`` -> ``dc01``)."""
+    return host.str.to_lowercase().str.split(".").list.first()
+
+
 def is_private(name: str) -> pl.Expr:
     """True for internal (non-routable, multicast, broadcast) addresses."""
     return pl.col(name).str.to_lowercase().str.contains(_PRIVATE_IP).fill_null(False)

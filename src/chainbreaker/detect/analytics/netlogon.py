@@ -21,7 +21,7 @@ from __future__ import annotations
 import polars as pl
 
 from chainbreaker.alerts import Level
-from chainbreaker.detect.analytics.common import SelectorAnalytic, event_codes
+from chainbreaker.detect.analytics.common import SelectorAnalytic, event_codes, short_host
 from chainbreaker.detect.analytics.registry import register
 
 #: NetBIOS computer names are at most 15 characters: a longer DNS host label appears cut there.
@@ -35,16 +35,11 @@ def named_computer(data: pl.Expr) -> pl.Expr:
     return pl.when(first != "").then(first)
 
 
-def short_host(host: pl.Expr) -> pl.Expr:
-    """Lower-case first DNS label of a ``Computer`` name (``DC01.corp.local`` -> ``dc01``)."""
-    return host.str.strip_chars().str.to_lowercase().str.split(".").list.first()
-
-
 def names_itself(named: pl.Expr, host: pl.Expr) -> pl.Expr:
     """True when the named computer is the logging host: its NetBIOS name equals the host's first DNS
     label, case-insensitively, or is that label cut at :data:`NETBIOS_MAX` characters."""
     name = named.str.to_lowercase().str.strip_suffix("$")
-    label = short_host(host)
+    label = short_host(host.str.strip_chars())
     cut = (name.str.len_chars() == NETBIOS_MAX) & (label.str.len_chars() > NETBIOS_MAX)
     return (name == label) | (cut & label.str.starts_with(name))
 

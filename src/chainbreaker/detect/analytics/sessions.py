@@ -19,6 +19,7 @@ from chainbreaker.detect.analytics.common import (
     evidence_aggs,
     explained,
     lower_base,
+    short_host,
 )
 from chainbreaker.detect.analytics.registry import register
 
@@ -128,7 +129,7 @@ class ExplicitCredentialsRemote(SelectorAnalytic):
         )
 
     def selector(self) -> pl.Expr:
-        own = pl.col("host").str.to_lowercase().str.split(".").list.first()
+        own = short_host(pl.col("host"))
         server = pl.col("_server").str.split(".").list.first()
         return (
             pl.col("_tool").is_in(REMOTE_TOOLS)
