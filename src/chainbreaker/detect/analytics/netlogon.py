@@ -21,7 +21,7 @@ from __future__ import annotations
 import polars as pl
 
 from chainbreaker.alerts import Level
-from chainbreaker.detect.analytics.common import SelectorAnalytic, event_codes, short_host
+from chainbreaker.detect.analytics.common import SelectorAnalytic, col_or_null, event_codes, short_host
 from chainbreaker.detect.analytics.registry import register
 
 #: NetBIOS computer names are at most 15 characters: a longer DNS host label appears cut there.
@@ -64,7 +64,7 @@ class NetlogonSelfSession(SelectorAnalytic):
     )
 
     def prepare(self, events: pl.DataFrame) -> pl.DataFrame:
-        named = named_computer(pl.col("Data")) if "Data" in events.columns else pl.lit(None, pl.String)
+        named = named_computer(col_or_null(events, "Data"))
         return events.with_columns(named.alias("_named")).with_columns(
             pl.format("{}$", pl.col("_named").str.strip_suffix("$")).alias("user")
         )
